@@ -1,0 +1,48 @@
+# The built-in synthetic data (tools/make_synthetic.py), L2G training views.
+dataset_type = "SyntheticWSSSDataset"
+data_root = "data/synthetic"
+global_size = 128  # the release: 448
+crop_size = 90  # the release: 320 (ratio 0.71)
+num_views = 6  # the release: 6
+
+train_pipeline = [
+    dict(type="LoadWSSSImage"),
+    dict(type="ResizeWithSaliency", scale=(global_size, global_size), keep_ratio=False),
+    dict(type="RandomFlipWithSaliency", prob=0.5),
+    dict(type="LocalCropTransform", num_views=num_views, crop_size=crop_size, mode="random"),
+    dict(type="PackL2GInputs"),
+]
+test_pipeline = [
+    dict(type="LoadWSSSImage"),
+    dict(type="ResizeWithSaliency", scale=(global_size, global_size), keep_ratio=False),
+    dict(type="LoadWSSSAnnotations"),
+    dict(type="PackL2GInputs"),
+]
+train_dataloader = dict(
+    batch_size=8,
+    num_workers=2,
+    persistent_workers=True,
+    sampler=dict(type="InfiniteSampler", shuffle=True),
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        ann_file="ImageSets/Segmentation/train.txt",
+        pipeline=train_pipeline,
+    ),
+)
+val_dataloader = dict(
+    batch_size=8,
+    num_workers=2,
+    persistent_workers=True,
+    sampler=dict(type="DefaultSampler", shuffle=False),
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        ann_file="ImageSets/Segmentation/val.txt",
+        pipeline=test_pipeline,
+        test_mode=True,
+    ),
+)
+test_dataloader = val_dataloader
+val_evaluator = dict(type="IoUMetric", iou_metrics=["mIoU"])
+test_evaluator = val_evaluator

@@ -1,0 +1,13 @@
+# The plain-CAM baseline: the global network alone, trained with a classification loss.
+_base_ = ["./l2g_r18tiny_1xb8-600it_synthetic-128.py"]
+model = dict(with_local=False, global_cls_weight=1.0)
+train_dataloader = dict(
+    dataset=dict(
+        pipeline=[
+            dict(type="LoadWSSSImage"),
+            dict(type="ResizeWithSaliency", scale=(128, 128), keep_ratio=False),
+            dict(type="RandomFlipWithSaliency", prob=0.5),
+            dict(type="PackL2GInputs"),
+        ]
+    )
+)

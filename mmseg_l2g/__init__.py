@@ -1,0 +1,11 @@
+"""mmseg_l2g: L2G (CVPR 2022) weakly supervised segmentation for OpenMMLab.
+
+Importing this package registers every component in mmseg's registries, so a
+config reaches them with ``custom_imports = dict(imports=['mmseg_l2g'])`` and
+``default_scope = 'mmseg'``.
+"""
+
+from . import apis, datasets, engine, evaluation, models  # noqa: F401
+from .version import __version__
+
+__all__ = ["__version__"]

@@ -1,0 +1,492 @@
+"""Stage 2 over a dataset: CAMs -> pseudo masks, CAM files, overlays and scores.
+
+:func:`generate_pseudo_masks` is the one implementation behind
+``tools/gen_pseudo.py`` and :class:`~mmseg_l2g.engine.hooks.CAMGenerationHook`.
+
+Output folder (when ``out_dir`` is given)::
+
+    masks/<img_id>.png   palette PNG, 0 = background, c = class c, 255 = ignore
+    cams/<img_id>.npz    float16 CAMs of the image's classes (``save_cams``)
+    vis/<img_id>.jpg     overlays of the first ``num_vis`` images
+    metrics.json         the threshold sweep (when ground truth exists)
+    failed.json          images that could not be processed (only when any)
+    settings.json        what made the outputs (checked when resuming)
+
+Every file is written to a temporary name and renamed, so an existing file is
+complete. A rerun skips the outputs that exist and rebuilds the rest. The
+scores are always complete: for an image whose outputs exist they are
+recomputed from its CAM file when there is one (``save_cams``), else the
+image goes through the network again (nothing is rewritten). CAMs are
+rounded to float16 before any mask is made, so masks from a CAM file equal
+those made straight from the network, and a resumed run writes the same
+bytes as an uninterrupted one.
+
+Distributed (``mmengine.dist`` initialised): rank r takes the images at
+positions ``p % world_size == r``; confusion matrices, counts and failures
+are gathered, and rank 0 writes ``metrics.json`` / ``failed.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import os.path as osp
+from dataclasses import asdict, dataclass, field
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+import torch
+from mmengine import dist
+from mmengine.logging import MMLogger
+from mmengine.utils import ProgressBar
+from PIL import Image
+from torch.utils.data import DataLoader, Dataset
+
+from ..datasets.label_io import read_index_mask
+from ..datasets.transforms.loading import read_bgr_image, read_saliency
+from ..evaluation import ThresholdSweep, confusion_matrix, threshold_range
+from .cam_inference import CAMInferenceConfig, infer_cams, model_device, present_classes
+from .cam_overlay import render_cam_panel, save_cam_panel
+from .mask_io import atomic_write_json, load_cams_npz, save_cams_npz, save_palette_png
+from .pseudo_mask import cam_peaks, make_pseudo_mask, sweep_masks
+
+DEFAULT_SWEEP: Tuple[float, ...] = tuple(threshold_range(0.05, 0.50, 0.05))
+SALIENCY_FROM_DATASET = "dataset"
+SETTINGS_FILE = "settings.json"
+
+
+@dataclass
+class PseudoMaskSettings:
+    """What stage 2 makes and how.
+
+    Args:
+        cam: scales, flip, upsampling and autocast of the CAM inference.
+        bg_thr: background score of the written masks (fused mode: the CAM
+            value a salient pixel needs, else it is ignored).
+        sweep: thresholds scored against the ground truth (``bg_thr`` is
+            always added).
+        saliency: ``None`` for the threshold mode; for the saliency-fused
+            mode a folder of ``<img_id>.png`` grey maps, or ``'dataset'`` for
+            each item's ``sal_path``.
+        sal_thr: saliency below this is background (fused mode).
+        save_masks: write ``masks/<img_id>.png``.
+        save_cams: write ``cams/<img_id>.npz``.
+        num_vis: overlays written for the first this many images.
+        batch_size: images loaded together (those of equal size share
+            forward passes).
+        num_workers: image-loading worker processes.
+        cams_dir: read every image's CAMs from ``<cams_dir>/<img_id>.npz``
+            instead of running the network.
+        overwrite: rebuild every output even where it exists.
+    """
+
+    cam: CAMInferenceConfig = field(default_factory=CAMInferenceConfig)
+    bg_thr: float = 0.25
+    sweep: Sequence[float] = DEFAULT_SWEEP
+    saliency: Optional[str] = None
+    sal_thr: float = 0.5
+    save_masks: bool = True
+    save_cams: bool = False
+    num_vis: int = 8
+    batch_size: int = 4
+    num_workers: int = 0
+    cams_dir: Optional[str] = None
+    overwrite: bool = False
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.bg_thr <= 1.0:
+            raise ValueError(f"bg_thr must be in [0, 1] (CAMs are normalised), got {self.bg_thr}")
+        if not 0.0 <= self.sal_thr <= 1.0:
+            raise ValueError(f"sal_thr must be in [0, 1], got {self.sal_thr}")
+        if self.batch_size < 1 or self.num_workers < 0 or self.num_vis < 0:
+            raise ValueError(
+                "batch_size must be >= 1, num_workers and num_vis >= 0, got "
+                f"{self.batch_size}, {self.num_workers}, {self.num_vis}"
+            )
+        if self.saliency not in (None, SALIENCY_FROM_DATASET) and not osp.isdir(self.saliency):
+            raise FileNotFoundError(f"saliency folder not found: {self.saliency}")
+        if self.cams_dir is not None and not osp.isdir(self.cams_dir):
+            raise FileNotFoundError(f"CAM folder not found: {self.cams_dir}")
+
+    @property
+    def thresholds(self) -> List[float]:
+        """The scored thresholds: the sweep and ``bg_thr``, sorted."""
+        return sorted({round(float(t), 6) for t in list(self.sweep) + [self.bg_thr]})
+
+    def signature(self) -> Dict[str, Any]:
+        """The settings that decide the written files' content (for resuming)."""
+        return dict(
+            cam=None if self.cams_dir else asdict(self.cam),
+            cams_dir=osp.abspath(self.cams_dir) if self.cams_dir else None,
+            bg_thr=round(float(self.bg_thr), 6),
+            saliency=self.saliency if self.saliency in (None, SALIENCY_FROM_DATASET)
+            else osp.abspath(self.saliency),
+            sal_thr=round(float(self.sal_thr), 6) if self.saliency else None,
+        )
+
+
+@dataclass
+class GenerationResult:
+    """What a run did, summed over all ranks.
+
+    Attributes:
+        sweep: the scores (``None`` when no processed image had ground truth).
+        num_images: images in the run.
+        num_processed: images whose CAMs were computed or read.
+        num_skipped: images left alone (outputs complete, nothing to score).
+        failures: ``(img_id, reason)`` of images that failed, in dataset order.
+        metrics: the ``metrics.json`` content (``None`` without scores).
+    """
+
+    sweep: Optional[ThresholdSweep]
+    num_images: int
+    num_processed: int
+    num_skipped: int
+    failures: List[Tuple[str, str]]
+    metrics: Optional[dict] = None
+
+
+@dataclass
+class _Job:
+    """One image's work: where its CAMs come from and which files it writes."""
+
+    position: int
+    info: dict
+    cams_path: Optional[str]  # read CAMs from this file, else run the network
+    mask_out: Optional[str]
+    cams_out: Optional[str]
+    vis_out: Optional[str]
+    evaluate: bool
+
+    @property
+    def img_id(self) -> str:
+        return self.info["img_id"]
+
+    @property
+    def needs_image(self) -> bool:
+        return self.cams_path is None or self.vis_out is not None
+
+
+class _JobLoader(Dataset):
+    """Loads what each job needs; a load error is returned, not raised."""
+
+    def __init__(self, jobs: List[_Job], settings: PseudoMaskSettings) -> None:
+        self.jobs = jobs
+        self.settings = settings
+
+    def __len__(self) -> int:
+        return len(self.jobs)
+
+    def __getitem__(self, i: int) -> dict:
+        job = self.jobs[i]
+        item: Dict[str, Any] = dict(job=job, img=None, cams=None, labels=None, gt=None, sal=None)
+        try:
+            self._load(job, item)
+        except (OSError, ValueError) as exc:
+            item["error"] = f"{type(exc).__name__}: {exc}"
+        return item
+
+    def _load(self, job: _Job, item: dict) -> None:
+        info = job.info
+        if job.cams_path is not None:
+            if not osp.isfile(job.cams_path):
+                raise FileNotFoundError(f"CAM file not found: {job.cams_path}")
+            item["cams"], item["labels"] = load_cams_npz(job.cams_path)
+        if job.needs_image:
+            item["img"] = read_bgr_image(info["img_path"])
+        shape = item["img"].shape[:2] if item["img"] is not None else item["cams"].shape[1:]
+        if item["cams"] is not None and tuple(item["cams"].shape[1:]) != tuple(shape):
+            raise ValueError(
+                f"CAM file {job.cams_path} is {item['cams'].shape[1:]} but the image "
+                f"{info['img_path']} is {shape} (HxW)"
+            )
+        seg_path = info.get("seg_map_path")
+        if seg_path is not None and (job.evaluate or job.vis_out is not None):
+            gt = read_index_mask(seg_path)
+            if gt.shape != tuple(shape):
+                raise ValueError(
+                    f"ground-truth mask {seg_path} is {gt.shape} but the image "
+                    f"{info['img_path']} is {tuple(shape)} (HxW)"
+                )
+            item["gt"] = gt
+        if self.settings.saliency is not None:
+            item["sal"] = self._saliency(info, tuple(shape))
+
+    def _saliency(self, info: dict, shape: Tuple[int, int]) -> np.ndarray:
+        if self.settings.saliency == SALIENCY_FROM_DATASET:
+            path = info.get("sal_path")
+            if path is None:
+                raise FileNotFoundError(
+                    f"image {info['img_id']} has no saliency map in the dataset "
+                    "(saliency-fused mode needs one per image)"
+                )
+        else:
+            path = osp.join(self.settings.saliency, info["img_id"] + ".png")
+        saliency = read_saliency(path)
+        if saliency.shape != shape:
+            resized = Image.fromarray(saliency).resize(shape[::-1], Image.BILINEAR)
+            saliency = np.clip(np.asarray(resized, dtype=np.float32), 0.0, 1.0)
+        return saliency
+
+
+def _collate_items(batch: List[dict]) -> List[dict]:
+    """Keeps a loaded batch as a list (images differ in size)."""
+    return batch
+
+
+def prepare_out_dir(out_dir: str, signature: Dict[str, Any], overwrite: bool) -> None:
+    """Creates the output folders and checks a resumed folder's settings.
+
+    Every rank reads ``settings.json`` before rank 0 rewrites it, so all
+    ranks raise together on a mismatch.
+
+    Args:
+        out_dir: the output folder.
+        signature: settings that decide the outputs (``settings.json``).
+        overwrite: accept any previous settings (every output is rebuilt).
+
+    Raises:
+        NotADirectoryError: ``out_dir`` (or a subfolder) is a file.
+        ValueError: the folder holds outputs made with other settings.
+    """
+    for sub in ("", "masks", "cams", "vis"):
+        path = osp.join(out_dir, sub)
+        if osp.exists(path) and not osp.isdir(path):
+            raise NotADirectoryError(f"output folder {path} exists and is a file, not a folder")
+    settings_path = osp.join(out_dir, SETTINGS_FILE)
+    if not overwrite and osp.isfile(settings_path):
+        with open(settings_path, encoding="utf-8") as f:
+            previous = json.load(f)
+        differ = sorted(
+            key for key in set(previous) | set(signature) if previous.get(key) != signature.get(key)
+        )
+        if differ:
+            raise ValueError(
+                f"{out_dir} holds outputs made with other settings ({', '.join(differ)}: "
+                f"{ {k: previous.get(k) for k in differ} } there, "
+                f"{ {k: signature.get(k) for k in differ} } now); use another --out-dir "
+                "or --overwrite"
+            )
+    dist.barrier()
+    if dist.is_main_process():
+        for sub in ("masks", "cams", "vis"):
+            os.makedirs(osp.join(out_dir, sub), exist_ok=True)
+        atomic_write_json(settings_path, signature)
+    dist.barrier()
+
+
+def _plan_jobs(
+    dataset: Any,
+    indices: Sequence[int],
+    out_dir: Optional[str],
+    settings: PseudoMaskSettings,
+    evaluate: bool,
+) -> Tuple[List[_Job], int]:
+    """This rank's jobs, and how many of its images need nothing."""
+    rank, world_size = dist.get_rank(), dist.get_world_size()
+    jobs, skipped = [], 0
+    for position in range(rank, len(indices), world_size):
+        info = dataset.get_data_info(indices[position])
+        img_id = info["img_id"]
+
+        def output(sub: str, ext: str, wanted: bool) -> Optional[str]:
+            if out_dir is None or not wanted:
+                return None
+            path = osp.join(out_dir, sub, img_id + ext)
+            return None if osp.exists(path) and not settings.overwrite else path
+
+        mask_out = output("masks", ".png", settings.save_masks)
+        cams_out = output("cams", ".npz", settings.save_cams)
+        vis_out = output("vis", ".jpg", position < settings.num_vis)
+        score = evaluate and info.get("seg_map_path") is not None
+        if mask_out is None and cams_out is None and vis_out is None and not score:
+            skipped += 1
+            continue
+        cams_path = None
+        if settings.cams_dir is not None:
+            cams_path = osp.join(settings.cams_dir, img_id + ".npz")
+        elif out_dir is not None and not settings.overwrite:
+            existing = osp.join(out_dir, "cams", img_id + ".npz")
+            cams_path = existing if osp.isfile(existing) else None
+        jobs.append(_Job(position, info, cams_path, mask_out, cams_out, vis_out, score))
+    return jobs, skipped
+
+
+class _Runner:
+    """Processes loaded items: CAMs, masks, files and confusion matrices."""
+
+    def __init__(
+        self,
+        model: Optional[torch.nn.Module],
+        settings: PseudoMaskSettings,
+        sweep: ThresholdSweep,
+        palette: Sequence[Sequence[int]],
+    ) -> None:
+        self.model = model
+        self.settings = settings
+        self.sweep = sweep
+        self.palette = palette
+        self.device = model_device(model) if model is not None else torch.device("cpu")
+        self.failures: List[Tuple[int, str, str]] = []
+        self.num_processed = 0
+
+    def process(self, batch: List[dict]) -> None:
+        ok = []
+        for item in batch:
+            if "error" in item:
+                self._fail(item["job"], item["error"])
+            else:
+                ok.append(item)
+        network = [item for item in ok if item["cams"] is None]
+        if network:
+            if self.model is None:
+                raise RuntimeError("CAMs must be computed but no model was given")
+            labels = [present_classes(item["job"].info["gt_label"]) for item in network]
+            cams = infer_cams(self.model, [item["img"] for item in network], labels, self.settings.cam)
+            for item, cam, label in zip(network, cams, labels):
+                item["cams"], item["labels"] = cam.half(), label
+        for item in ok:
+            self._finish(item)
+
+    def _fail(self, job: _Job, reason: str) -> None:
+        self.failures.append((job.position, job.img_id, reason))
+
+    def _finish(self, item: dict) -> None:
+        job = item["job"]
+        labels = torch.as_tensor(item["labels"], dtype=torch.long)
+        expected = present_classes(job.info["gt_label"])
+        if not torch.equal(labels.cpu(), expected):
+            self._fail(
+                job,
+                f"CAM file {job.cams_path} holds classes {labels.tolist()} but the dataset "
+                f"labels the image with {expected.tolist()}",
+            )
+            return
+        # float16 CAMs are the reference: masks from a CAM file equal fresh ones.
+        cams16 = torch.as_tensor(item["cams"]).to(self.device)
+        cams = cams16.float()
+        labels = labels.to(self.device)
+        sal = None if item["sal"] is None else torch.from_numpy(item["sal"]).to(self.device)
+        score, value = cam_peaks(cams, labels)
+        need_mask = job.mask_out is not None or job.vis_out is not None
+        mask = None
+        if need_mask:
+            mask = make_pseudo_mask(cams, labels, self.settings.bg_thr, sal, self.settings.sal_thr)
+            mask = mask.cpu().numpy()
+        if job.mask_out is not None:
+            save_palette_png(job.mask_out, mask, self.palette)
+        if job.cams_out is not None:
+            save_cams_npz(job.cams_out, cams16.cpu().numpy(), labels.cpu().numpy())
+        if job.vis_out is not None:
+            panel = render_cam_panel(
+                item["img"], cams.cpu().numpy(), mask, self.palette, item["gt"]
+            )
+            save_cam_panel(job.vis_out, panel)
+        if job.evaluate:
+            preds = sweep_masks(score, value, self.sweep.thresholds, sal, self.settings.sal_thr)
+            gt = torch.from_numpy(item["gt"]).to(self.device)
+            self.sweep.update(confusion_matrix(preds, gt, self.sweep.num_classes))
+        self.num_processed += 1
+
+
+def generate_pseudo_masks(
+    model: Optional[torch.nn.Module],
+    dataset: Any,
+    out_dir: Optional[str] = None,
+    settings: Optional[PseudoMaskSettings] = None,
+    indices: Optional[Sequence[int]] = None,
+    evaluate: bool = True,
+    signature_extra: Optional[Dict[str, Any]] = None,
+    progress: bool = True,
+) -> GenerationResult:
+    """Runs stage 2 over (part of) a dataset, resumably and shard-parallel.
+
+    Args:
+        model: the classifier (``data_preprocessor.normalize`` and
+            ``extract_cam_logits``); ``None`` when ``settings.cams_dir`` gives
+            every CAM.
+        dataset: a WSSS dataset (``get_data_info`` with ``img_path``,
+            ``img_id``, ``gt_label``, ``seg_map_path``, ``sal_path``;
+            ``metainfo`` with ``classes`` and ``palette``).
+        out_dir: output folder; ``None`` scores only and writes nothing.
+        settings: what to make; defaults to :class:`PseudoMaskSettings`.
+        indices: dataset indices to run, in order; all by default.
+        evaluate: score the masks of images that have ground truth.
+        signature_extra: more settings to record in ``settings.json`` (e.g.
+            the checkpoint), checked when resuming.
+        progress: show a progress bar (rank 0).
+
+    Returns:
+        The summed result; on rank 0, with ``out_dir``, ``metrics.json`` and
+        (when images failed) ``failed.json`` are written.
+    """
+    settings = settings or PseudoMaskSettings()
+    logger = MMLogger.get_current_instance()
+    classes = list(dataset.metainfo["classes"])
+    palette = dataset.metainfo.get("palette") or []
+    indices = list(range(len(dataset))) if indices is None else list(indices)
+    if out_dir is not None:
+        signature = dict(settings.signature(), **(signature_extra or {}))
+        prepare_out_dir(out_dir, signature, settings.overwrite)
+
+    jobs, skipped = _plan_jobs(dataset, indices, out_dir, settings, evaluate)
+    if skipped:
+        logger.info(f"rank {dist.get_rank()}: {skipped} images have all their outputs; skipped")
+    sweep = ThresholdSweep(settings.thresholds, classes)
+    runner = _Runner(model, settings, sweep, palette)
+    was_training = model.training if model is not None else False
+    if model is not None:
+        model.eval()
+    try:
+        loader = DataLoader(
+            _JobLoader(jobs, settings),
+            batch_size=settings.batch_size,
+            shuffle=False,
+            num_workers=settings.num_workers,
+            collate_fn=_collate_items,
+        )
+        bar = ProgressBar(len(jobs)) if progress and dist.is_main_process() and jobs else None
+        for batch in loader:
+            runner.process(batch)
+            if bar is not None:
+                bar.update(len(batch))
+        if bar is not None:
+            bar.file.write("\n")
+    finally:
+        if model is not None:
+            model.train(was_training)
+
+    sweep.all_reduce()
+    counts = torch.tensor([runner.num_processed, skipped], dtype=torch.long)
+    dist.all_reduce(counts, op="sum")
+    failures = sorted(f for part in dist.all_gather_object(runner.failures) for f in part)
+    result = GenerationResult(
+        sweep=sweep if sweep.num_images else None,
+        num_images=len(indices),
+        num_processed=int(counts[0]),
+        num_skipped=int(counts[1]),
+        failures=[(img_id, reason) for _, img_id, reason in failures],
+    )
+    if result.sweep is not None:
+        result.metrics = dict(
+            result.sweep.summary(settings.bg_thr),
+            mode="threshold" if settings.saliency is None else "saliency_fused",
+            num_failed=len(failures),
+        )
+        logger.info("\n" + result.sweep.format_table(settings.bg_thr))
+    if out_dir is not None and dist.is_main_process():
+        _write_reports(out_dir, result)
+    return result
+
+
+def _write_reports(out_dir: str, result: GenerationResult) -> None:
+    """Writes ``metrics.json`` and ``failed.json`` (removes a stale one)."""
+    if result.metrics is not None:
+        atomic_write_json(osp.join(out_dir, "metrics.json"), result.metrics)
+    failed_path = osp.join(out_dir, "failed.json")
+    if result.failures:
+        atomic_write_json(
+            failed_path, [dict(img_id=img_id, reason=reason) for img_id, reason in result.failures]
+        )
+    elif osp.isfile(failed_path):
+        os.remove(failed_path)

@@ -1,0 +1,17 @@
+"""WSSS datasets and their transforms (registered in mmseg's registries)."""
+
+from . import transforms  # noqa: F401
+from .coco_wsss_dataset import COCO_CLASSES, COCOWSSSDataset
+from .synthetic_wsss_dataset import SyntheticWSSSDataset
+from .voc_wsss_dataset import VOC_CLASSES, VOCWSSSDataset
+from .wsss_dataset import WSSSDataset, bit_colormap
+
+__all__ = [
+    "COCO_CLASSES",
+    "COCOWSSSDataset",
+    "SyntheticWSSSDataset",
+    "VOC_CLASSES",
+    "VOCWSSSDataset",
+    "WSSSDataset",
+    "bit_colormap",
+]

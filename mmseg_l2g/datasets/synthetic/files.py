@@ -1,0 +1,63 @@
+"""Atomic file writing and the deterministic encoders of the dataset's files."""
+
+import io
+import os
+from typing import Sequence
+
+import numpy as np
+from PIL import Image
+
+from .classes import IGNORE_COLOUR
+
+JPEG_QUALITY = 95
+
+
+def atomic_write_bytes(path: str, data: bytes) -> None:
+    """Writes ``data`` to a temporary file beside ``path``, then renames it over ``path``."""
+    directory, name = os.path.split(os.path.abspath(path))
+    tmp_path = os.path.join(directory, f".{name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp_path, "wb") as file:
+            file.write(data)
+        os.replace(tmp_path, path)
+    except BaseException:
+        if os.path.exists(tmp_path):
+            os.remove(tmp_path)
+        raise
+
+
+def atomic_write_text(path: str, text: str) -> None:
+    """Writes UTF-8 text atomically (see ``atomic_write_bytes``)."""
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def encode_jpeg(image: np.ndarray) -> bytes:
+    """Encodes an RGB uint8 (H, W, 3) image as JPEG (quality 95, no chroma subsampling)."""
+    buffer = io.BytesIO()
+    Image.fromarray(image).save(buffer, format="JPEG", quality=JPEG_QUALITY, subsampling=0)
+    return buffer.getvalue()
+
+
+def encode_palette_png(mask: np.ndarray, palette: Sequence[Sequence[int]]) -> bytes:
+    """Encodes a uint8 class mask as a palette ('P') PNG, 255 in VOC's border colour.
+
+    Args:
+        mask: uint8 (H, W) class values.
+        palette: RGB colours of values 0..len(palette)-1.
+    """
+    table = np.zeros((256, 3), dtype=np.uint8)
+    table[: len(palette)] = np.asarray(palette, dtype=np.uint8)
+    table[255] = IGNORE_COLOUR
+    image = Image.frombytes("P", (mask.shape[1], mask.shape[0]), np.ascontiguousarray(mask))
+    image.putpalette(table.tobytes())
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def encode_grey_png(grey: np.ndarray) -> bytes:
+    """Encodes a uint8 (H, W) array as a grey ('L') PNG."""
+    buffer = io.BytesIO()
+    image = Image.frombytes("L", (grey.shape[1], grey.shape[0]), np.ascontiguousarray(grey))
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()

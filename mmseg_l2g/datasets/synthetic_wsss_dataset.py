@@ -1,0 +1,103 @@
+"""The built-in synthetic WSSS dataset (made by the project's generator)."""
+
+from __future__ import annotations
+
+import json
+import os.path as osp
+from typing import Dict, Optional
+
+from mmseg.registry import DATASETS
+
+from .wsss_dataset import WSSSDataset
+
+
+def default_label_file(ann_file: str, data_root: str) -> Optional[str]:
+    """``<split dir>/<split>_cls.txt`` beside a split list, when it exists.
+
+    Args:
+        ann_file: the split list (relative to ``data_root`` unless absolute).
+        data_root: the dataset root.
+
+    Returns:
+        The label list path, or ``None`` when there is none.
+    """
+    split_path = ann_file if osp.isabs(ann_file) or not data_root else osp.join(data_root, ann_file)
+    stem = osp.splitext(osp.basename(split_path))[0]
+    candidate = osp.join(osp.dirname(split_path), f"{stem}_cls.txt")
+    return candidate if osp.isfile(candidate) else None
+
+
+def read_synthetic_meta(data_root: str) -> dict:
+    """Reads ``<data_root>/meta.json`` and checks its ``classes`` and ``palette``.
+
+    Args:
+        data_root: the synthetic dataset root.
+
+    Returns:
+        The parsed meta dict.
+
+    Raises:
+        FileNotFoundError: ``meta.json`` is missing.
+        ValueError: it is not JSON or lacks ``classes`` / ``palette``.
+    """
+    path = osp.join(data_root, "meta.json")
+    if not osp.isfile(path):
+        raise FileNotFoundError(
+            f"synthetic dataset meta file not found: {path} (give metainfo in the config "
+            "or regenerate the dataset)"
+        )
+    try:
+        with open(path, encoding="utf-8") as f:
+            meta = json.load(f)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{path}: not valid JSON ({exc})") from exc
+    if not isinstance(meta, dict) or "classes" not in meta or "palette" not in meta:
+        raise ValueError(f"{path}: expected a JSON object with 'classes' and 'palette'")
+    return meta
+
+
+@DATASETS.register_module()
+class SyntheticWSSSDataset(WSSSDataset):
+    """The synthetic dataset written by the project's generator.
+
+    Layout under ``data_root``::
+
+        JPEGImages/<id>.jpg
+        SegmentationClass/<id>.png           (palette PNG, class indices)
+        Saliency/<id>.png                    (grey saliency)
+        ImageSets/Segmentation/{train,val}.txt
+        ImageSets/Segmentation/{train,val}_cls.txt   (label lists)
+        meta.json   {"classes": [...], "palette": [...], "generator_version": ...}
+
+    Classes and palette come from ``meta.json`` unless the config gives
+    ``metainfo`` with ``classes`` (``generator_version`` is kept in the
+    metainfo). Without ``label_file``, ``<split>_cls.txt`` beside the split
+    list is used when it exists, else labels are derived from the masks.
+    Arguments as :class:`WSSSDataset`.
+    """
+
+    DEFAULT_DATA_PREFIX: Dict[str, str] = dict(
+        img_path="JPEGImages", seg_map_path="SegmentationClass", sal_path="Saliency"
+    )
+
+    def __init__(self, ann_file: str = "ImageSets/Segmentation/train.txt", **kwargs) -> None:
+        super().__init__(ann_file=ann_file, **kwargs)
+
+    def _resolve_metainfo(self, metainfo: Optional[dict], data_root: str) -> dict:
+        """Takes classes and palette from ``meta.json`` unless given."""
+        if metainfo and metainfo.get("classes"):
+            return super()._resolve_metainfo(metainfo, data_root)
+        meta = read_synthetic_meta(data_root)
+        merged = dict(classes=tuple(meta["classes"]), palette=meta["palette"])
+        if "generator_version" in meta:
+            merged["generator_version"] = str(meta["generator_version"])
+        merged.update(metainfo or {})
+        return super()._resolve_metainfo(merged, data_root)
+
+    def _resolve_label_file(
+        self, label_file: Optional[str], ann_file: str, data_root: str
+    ) -> Optional[str]:
+        """Uses ``<split>_cls.txt`` beside the split list when none is given."""
+        if label_file:
+            return super()._resolve_label_file(label_file, ann_file, data_root)
+        return default_label_file(ann_file, data_root)

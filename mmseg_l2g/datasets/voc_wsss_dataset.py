@@ -1,0 +1,54 @@
+"""PASCAL VOC 2012 (+ SBD "aug") for weakly supervised segmentation."""
+
+from __future__ import annotations
+
+from mmseg.registry import DATASETS
+
+from .wsss_dataset import WSSSDataset, bit_colormap
+
+VOC_CLASSES = (
+    "background",
+    "aeroplane",
+    "bicycle",
+    "bird",
+    "boat",
+    "bottle",
+    "bus",
+    "car",
+    "cat",
+    "chair",
+    "cow",
+    "diningtable",
+    "dog",
+    "horse",
+    "motorbike",
+    "person",
+    "pottedplant",
+    "sheep",
+    "sofa",
+    "train",
+    "tvmonitor",
+)
+
+
+@DATASETS.register_module()
+class VOCWSSSDataset(WSSSDataset):
+    """PASCAL VOC 2012 with the SBD "aug" masks (10,582 train images).
+
+    20 foreground classes plus background, with the standard VOC palette
+    (the same names and colours as mmseg's ``PascalVOCDataset``). The
+    default layout is the usual ``VOCdevkit/VOC2012``::
+
+        JPEGImages/<id>.jpg
+        SegmentationClassAug/<id>.png   (class indices; scoring only)
+        saliency_maps/<id>.png          (optional grey saliency)
+
+    Labels: ``label_file`` (e.g. the release's ``train_cls.txt``, 0-based
+    indices with aeroplane = 0, or ``cls_labels.npy``), else derived from
+    the masks. Arguments as :class:`WSSSDataset`.
+    """
+
+    METAINFO = dict(classes=VOC_CLASSES, palette=bit_colormap(len(VOC_CLASSES)))
+    DEFAULT_DATA_PREFIX = dict(
+        img_path="JPEGImages", seg_map_path="SegmentationClassAug", sal_path="saliency_maps"
+    )

@@ -1,0 +1,6 @@
+"""Pseudo-mask evaluation: confusion matrices and the background-threshold sweep."""
+
+from .confusion import confusion_matrix, scores_from_confusion
+from .threshold_sweep import ThresholdSweep, threshold_range
+
+__all__ = ["ThresholdSweep", "confusion_matrix", "scores_from_confusion", "threshold_range"]
