@@ -1,8 +1,5 @@
 # L2G with shape transfer: saliency maps are loaded and follow the global view.
 _base_ = ["./l2g_r18tiny_1xb8-600it_synthetic-128.py"]
-model = dict(
-    loss_shape=dict(type="ShapeTransferLoss", loss_weight=10.0, feat_stride=8, threshold=0.001)
-)
 train_dataloader = dict(
     dataset=dict(
         pipeline=[

@@ -141,8 +141,7 @@ class WSSSDataset(BaseDataset):
         name = type(self).__name__
         if not classes or len(classes) < 2:
             raise ValueError(
-                f"{name}: metainfo needs 'classes': C+1 names, background first "
-                f"(got {classes!r})"
+                f"{name}: metainfo needs 'classes': C+1 names, background first (got {classes!r})"
             )
         if str(classes[0]).lower() not in BACKGROUND_NAMES:
             raise ValueError(
@@ -323,4 +322,3 @@ class WSSSDataset(BaseDataset):
     def get_cat_ids(self, idx: int) -> List[int]:
         """0-based foreground class indices present in item ``idx``."""
         return np.flatnonzero(self.get_data_info(idx)["gt_label"]).tolist()
-

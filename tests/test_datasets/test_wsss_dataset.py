@@ -138,7 +138,9 @@ def test_label_file_txt_takes_precedence_over_masks(tmp_path):
     root = make_voc_tree(tmp_path)
     # Labels deliberately different from the masks: the file must win.
     (root / "cls.txt").write_text("img_c cat\nimg_a 0\nimg_b 19 1\n")
-    dataset = build("VOCWSSSDataset", data_root=str(root), ann_file="train.txt", label_file="cls.txt")
+    dataset = build(
+        "VOCWSSSDataset", data_root=str(root), ann_file="train.txt", label_file="cls.txt"
+    )
     labels = [np.flatnonzero(dataset.get_data_info(i)["gt_label"]).tolist() for i in range(3)]
     assert labels == [[0], [1, 19], [7]]
 
@@ -313,7 +315,9 @@ def test_synthetic_reads_meta_and_split_label_file(tmp_path):
     labels = [train.get_data_info(i)["gt_label"].tolist() for i in range(2)]
     assert labels == [[0, 0, 1], [0, 1, 0]]  # from train_cls.txt, not from the masks
     assert train.num_with_saliency == 2
-    val = build("SyntheticWSSSDataset", data_root=str(root), ann_file="ImageSets/Segmentation/val.txt")
+    val = build(
+        "SyntheticWSSSDataset", data_root=str(root), ann_file="ImageSets/Segmentation/val.txt"
+    )
     assert val.label_file is None  # no val_cls.txt: labels from the masks
     assert val.get_data_info(0)["gt_label"].tolist() == [0, 0, 1]
 

@@ -21,7 +21,7 @@ from ..label_io import read_index_mask
 
 # PIL modes converted to RGB; grey modes are replicated to 3 channels.
 _GREY_MODES = ("L", "1")
-_COLOUR_MODES = ("RGB", "RGBA", "RGBa", "RGBX", "P", "PA", "LA", "La", "CMYK", "YCbCr", "LAB", "HSV")
+_COLOUR_MODES = frozenset("RGB RGBA RGBa RGBX P PA LA La CMYK YCbCr LAB HSV".split())
 _SALIENCY_MODES = ("L", "1", "P", "LA", "RGB", "RGBA")
 
 
@@ -166,7 +166,8 @@ class LoadSaliencyMap(BaseTransform):
 
     def _fit_to_image(self, saliency: np.ndarray, path: str, height: int, width: int) -> np.ndarray:
         """Resizes a saliency map of another size (or raises)."""
-        sizes = f"saliency map is {saliency.shape[0]}x{saliency.shape[1]}, image is {height}x{width}"
+        sal_height, sal_width = saliency.shape
+        sizes = f"saliency map is {sal_height}x{sal_width}, image is {height}x{width}"
         if self.on_size_mismatch == "error":
             raise ValueError(f"{path}: {sizes} (HxW)")
         if not self._logged_resize:
@@ -201,8 +202,7 @@ class LoadWSSSAnnotations(BaseTransform):
         if "img" in results and mask.shape != results["img"].shape[:2]:
             height, width = results["img"].shape[:2]
             raise ValueError(
-                f"{path}: mask is {mask.shape[0]}x{mask.shape[1]}, image is "
-                f"{height}x{width} (HxW)"
+                f"{path}: mask is {mask.shape[0]}x{mask.shape[1]}, image is {height}x{width} (HxW)"
             )
         results["gt_seg_map"] = mask
         seg_fields = results.setdefault("seg_fields", [])

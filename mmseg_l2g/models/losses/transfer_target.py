@@ -154,7 +154,7 @@ def roi_global_prediction(
         rois,
         output_size=output_size,
         spatial_scale=1.0 / feat_stride,
-        sampling_ratio=2,
+        sampling_ratio=-1,
         aligned=False,
     )
     return pooled.softmax(dim=1).to(global_logits.dtype)

@@ -1,0 +1,65 @@
+"""Test (evaluate) a checkpoint from a config (mmseg's tools/test.py flags)."""
+
+import argparse
+import os
+import os.path as osp
+
+import torch
+from mmengine.config import Config, DictAction
+from mmengine.runner import Runner
+
+
+def parse_args() -> argparse.Namespace:
+    """Command-line arguments, as mmseg's tools/test.py."""
+    parser = argparse.ArgumentParser(description="Test (and evaluate) a model")
+    parser.add_argument("config", help="test config file path")
+    parser.add_argument("checkpoint", help="checkpoint file")
+    parser.add_argument("--work-dir", help="the directory to save the evaluation metrics")
+    parser.add_argument("--out", help="directory to save the predicted masks as PNG")
+    parser.add_argument(
+        "--cfg-options",
+        nargs="+",
+        action=DictAction,
+        help="override settings in the config, key=value (xxx=yyy format)",
+    )
+    parser.add_argument(
+        "--launcher", choices=["none", "pytorch", "slurm", "mpi"], default="none", help="launcher"
+    )
+    parser.add_argument("--local_rank", "--local-rank", type=int, default=0)
+    args = parser.parse_args()
+    if "LOCAL_RANK" not in os.environ:
+        os.environ["LOCAL_RANK"] = str(args.local_rank)
+    return args
+
+
+def build_config(args: argparse.Namespace) -> Config:
+    """Loads the config, applies overrides and points it at the checkpoint."""
+    for path, what in ((args.config, "config"), (args.checkpoint, "checkpoint")):
+        if not osp.isfile(path):
+            raise FileNotFoundError(f"{what} file not found: {path}")
+    cfg = Config.fromfile(args.config)
+    cfg.launcher = args.launcher
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get("work_dir", None) is None:
+        cfg.work_dir = osp.join("./work_dirs", osp.splitext(osp.basename(args.config))[0])
+    cfg.load_from = args.checkpoint
+    if args.out is not None:
+        cfg.test_evaluator["output_dir"] = args.out
+        cfg.test_evaluator["keep_results"] = True
+    if args.launcher != "none" and not torch.cuda.is_available():
+        cfg.setdefault("env_cfg", {}).setdefault("dist_cfg", {})["backend"] = "gloo"
+    return cfg
+
+
+def main() -> None:
+    """Builds the Runner and runs the test loop."""
+    args = parse_args()
+    runner = Runner.from_cfg(build_config(args))
+    runner.test()
+
+
+if __name__ == "__main__":
+    main()
