@@ -70,7 +70,9 @@ def convert_network(
             missing ResNet-38 keys, backbone shapes that do not fit, or a
             partial set of PCM convolutions.
     """
-    stripped = {(k[len("module.") :] if k.startswith("module.") else k): v for k, v in state_dict.items()}
+    stripped = {
+        (k[len("module.") :] if k.startswith("module.") else k): v for k, v in state_dict.items()
+    }
     for required in ("conv1a.weight", "fc8.weight"):
         if required not in stripped:
             raise ValueError(f"{source}: no {required!r}: not a ResNet-38 L2G network")
@@ -239,7 +241,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         ):
             print(f"check: {len(keys)} {title} key(s)" + (": " + ", ".join(keys) if keys else ""))
         if missing or unexpected or mismatched:
-            print("error: the weights do not fit the config's model; nothing written", file=sys.stderr)
+            print(
+                "error: the weights do not fit the config's model; nothing written", file=sys.stderr
+            )
             return 1
     elif args.check:
         print("check: key names and backbone shapes verified (pass --config to check a model)")

@@ -211,14 +211,18 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         ):
             print(f"check: {len(keys)} {title} key(s)" + (": " + ", ".join(keys) if keys else ""))
         if missing or unexpected or mismatched:
-            print("error: the converted weights do not fit ResNet38; nothing written", file=sys.stderr)
+            print(
+                "error: the converted weights do not fit ResNet38; nothing written", file=sys.stderr
+            )
             return 1
     meta = dict(
         source=os.path.basename(args.src),
         source_sha256=_sha256(args.src),
         converter="tools/convert_resnet38_mxnet.py",
         model="ResNet38",
-        base_channels=int(state_dict["conv1a.weight"].shape[0]) if "conv1a.weight" in state_dict else -1,
+        base_channels=int(state_dict["conv1a.weight"].shape[0])
+        if "conv1a.weight" in state_dict
+        else -1,
         skipped=skipped,
     )
     atomic_torch_save(dict(state_dict=state_dict, meta=meta), args.dst)

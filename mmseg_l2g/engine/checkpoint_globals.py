@@ -18,8 +18,10 @@ def trusted_checkpoint_globals() -> List[object]:
     """The classes and functions MMEngine checkpoints reference."""
     from mmengine.logging.history_buffer import HistoryBuffer
 
-    dtype_classes = [type(np.dtype(t)) for t in (np.float16, np.float32, np.float64, np.int32,
-                                                  np.int64, np.uint8, np.bool_)]
+    dtype_classes = [
+        type(np.dtype(t))
+        for t in (np.float16, np.float32, np.float64, np.int32, np.int64, np.uint8, np.bool_)
+    ]
     multiarray = (getattr(np, "_core", None) or np.core).multiarray
     return [
         multiarray.scalar,

@@ -4,9 +4,8 @@ from typing import Dict, List, Sequence
 
 import torch
 from mmengine.model import BaseDataPreprocessor
-from torchvision.ops import roi_align
-
 from mmseg.registry import MODELS
+from torchvision.ops import roi_align
 
 
 @MODELS.register_module()

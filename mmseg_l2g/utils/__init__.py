@@ -1,4 +1,4 @@
-"""Utilities: MXNet parameter reading, atomic file writes."""
+"""Utilities: MXNet parameter reading, atomic file writes, progress mapping."""
 
 from .atomic_io import (
     atomic_copy,
@@ -8,6 +8,7 @@ from .atomic_io import (
     atomic_write_text,
 )
 from .mxnet_params import load_mxnet_params, read_ndarray_list
+from .progress import map_with_progress
 
 __all__ = [
     "atomic_copy",
@@ -16,5 +17,6 @@ __all__ = [
     "atomic_torch_save",
     "atomic_write_text",
     "load_mxnet_params",
+    "map_with_progress",
     "read_ndarray_list",
 ]

@@ -61,7 +61,9 @@ def test_clamped_boxes_are_resampled_bilinearly() -> None:
     assert box[:, 2:].eq(24).all()  # clamped to the 24 px view
     out = L2GDataPreprocessor()(batch, training=True)
     expected = F.interpolate(out["inputs"], size=(32, 32), mode="bilinear", align_corners=False)
-    torch.testing.assert_close(out["local_inputs"], expected.expand(2, -1, -1, -1), atol=1e-4, rtol=0)
+    torch.testing.assert_close(
+        out["local_inputs"], expected.expand(2, -1, -1, -1), atol=1e-4, rtol=0
+    )
 
 
 def test_batch_of_different_sizes_is_a_clear_error() -> None:

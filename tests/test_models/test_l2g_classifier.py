@@ -36,7 +36,9 @@ def test_loss_terms_and_their_values() -> None:
     labels = torch.stack([s.gt_label for s in batch["data_samples"]])
     g = model.extract_cam_logits(inputs)
     loc = model.extract_local_logits(local)
-    cls_local = F.multilabel_soft_margin_loss(loc[:, :3].mean((2, 3)), labels.repeat_interleave(3, 0))
+    cls_local = F.multilabel_soft_margin_loss(
+        loc[:, :3].mean((2, 3)), labels.repeat_interleave(3, 0)
+    )
     cls_global = F.multilabel_soft_margin_loss(g[:, :3].mean((2, 3)), labels)
     boxes = torch.cat([s.local_boxes for s in batch["data_samples"]])
     sal = batch["data_samples"][0].local_saliency

@@ -4,7 +4,9 @@ optim_wrapper = dict(
     type="OptimWrapper",
     optimizer=dict(type="SGD", lr=0.05, momentum=0.9, weight_decay=1e-4),
 )
-param_scheduler = [dict(type="PolyLR", eta_min=1e-4, power=0.9, begin=0, end=max_iters, by_epoch=False)]
+param_scheduler = [
+    dict(type="PolyLR", eta_min=1e-4, power=0.9, begin=0, end=max_iters, by_epoch=False)
+]
 train_cfg = dict(type="IterBasedTrainLoop", max_iters=max_iters, val_interval=max_iters)
 val_cfg = dict(type="ValLoop")
 test_cfg = dict(type="TestLoop")

@@ -4,6 +4,17 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
+_UNIT_FIELDS = (
+    "mark_strength",
+    "body_texture_reliability",
+    "texture_contrast",
+    "min_visible_fraction",
+    "distractor_stripe_prob",
+    "background_stripe_prob",
+    "saliency_hole_prob",
+    "saliency_false_positive_prob",
+)
+
 
 @dataclass(frozen=True)
 class SyntheticDesign:
@@ -30,6 +41,8 @@ class SyntheticDesign:
             occlude it (marks are never occluded).
         distractor_count_range: inclusive range of the number of clutter blobs.
         distractor_size_range: range of the clutter blobs' diameter.
+        distractor_stripe_prob: probability that a clutter blob is striped (at a random
+            angle and period, so stripes alone do not make an object).
         background_stripe_prob: probability of faint stripes over the background.
         noise_std: standard deviation of the pixel noise, in grey levels.
         saliency_blur: Gaussian sigma of the saliency map.
@@ -48,6 +61,7 @@ class SyntheticDesign:
     min_visible_fraction: float = 0.4
     distractor_count_range: tuple[int, int] = (1, 3)
     distractor_size_range: tuple[float, float] = (0.1, 0.3)
+    distractor_stripe_prob: float = 0.7
     background_stripe_prob: float = 0.3
     noise_std: float = 6.0
     saliency_blur: float = 0.015
@@ -55,12 +69,8 @@ class SyntheticDesign:
     saliency_false_positive_prob: float = 0.4
 
     def __post_init__(self) -> None:
-        for name in ("mark_strength", "body_texture_reliability", "texture_contrast"):
+        for name in _UNIT_FIELDS:
             _check_range(name, getattr(self, name), 0.0, 1.0)
-        for name in ("saliency_hole_prob", "saliency_false_positive_prob"):
-            _check_range(name, getattr(self, name), 0.0, 1.0)
-        _check_range("background_stripe_prob", self.background_stripe_prob, 0.0, 1.0)
-        _check_range("min_visible_fraction", self.min_visible_fraction, 0.0, 1.0)
         _check_range("mark_size_ratio", self.mark_size_ratio, 0.01, 0.3)
         _check_range("mark_offset", self.mark_offset, 0.0, 0.9)
         for name in ("body_size_range", "distractor_size_range"):

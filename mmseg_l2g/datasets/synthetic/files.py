@@ -1,33 +1,25 @@
 """Atomic file writing and the deterministic encoders of the dataset's files."""
 
 import io
-import os
 from typing import Sequence
 
 import numpy as np
 from PIL import Image
 
+from ...utils.atomic_io import atomic_output
 from .classes import IGNORE_COLOUR
 
 JPEG_QUALITY = 95
 
 
 def atomic_write_bytes(path: str, data: bytes) -> None:
-    """Writes ``data`` to a temporary file beside ``path``, then renames it over ``path``."""
-    directory, name = os.path.split(os.path.abspath(path))
-    tmp_path = os.path.join(directory, f".{name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp_path, "wb") as file:
-            file.write(data)
-        os.replace(tmp_path, path)
-    except BaseException:
-        if os.path.exists(tmp_path):
-            os.remove(tmp_path)
-        raise
+    """Writes ``data`` to ``path`` atomically (temp file beside it, then ``os.replace``)."""
+    with atomic_output(path) as tmp_path, open(tmp_path, "wb") as file:
+        file.write(data)
 
 
 def atomic_write_text(path: str, text: str) -> None:
-    """Writes UTF-8 text atomically (see ``atomic_write_bytes``)."""
+    """Writes UTF-8 text to ``path`` atomically."""
     atomic_write_bytes(path, text.encode("utf-8"))
 
 

@@ -33,7 +33,7 @@ MIN_SIZE = 32
 MAX_PER_SPLIT = 1_000_000
 _SPLIT_CODES = {"train": 0, "val": 1}
 _OWN_FILE = re.compile(r"^(train|val)_\d{6}\.(jpg|png)$")
-_OWN_TEMP_FILE = re.compile(r"^\.(train|val)_\d{6}\.(jpg|png)\.\d+\.tmp$")
+_TEMP_FILE = re.compile(r"^\.tmp_.*\.(jpg|png)$")  # left by a killed run (see atomic_output)
 
 
 def sample_id(split: str, index: int) -> str:
@@ -230,7 +230,7 @@ def _remove_stale_files(root: str, current_ids: set[str]) -> None:
         path = os.path.join(root, directory)
         for name in os.listdir(path):
             stale = _OWN_FILE.match(name) and name.rsplit(".", 1)[0] not in current_ids
-            if stale or _OWN_TEMP_FILE.match(name):
+            if stale or _TEMP_FILE.match(name):
                 os.remove(os.path.join(path, name))
 
 
@@ -266,7 +266,7 @@ def _check_no_foreign_images(root: str) -> None:
     if not os.path.isdir(image_dir):
         return
     foreign = [n for n in sorted(os.listdir(image_dir)) if not _OWN_FILE.match(n)]
-    foreign = [n for n in foreign if not _OWN_TEMP_FILE.match(n)]
+    foreign = [n for n in foreign if not _TEMP_FILE.match(n)]
     if foreign:
         raise ValueError(
             f"{image_dir} holds files this generator did not write (e.g. {foreign[0]!r}); "

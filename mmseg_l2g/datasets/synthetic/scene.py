@@ -115,7 +115,7 @@ def _draw_clutter(
         if not region.any():
             continue
         colour = muted_colour(rng, (0.3, 0.9))
-        if rng.random() < 0.7:
+        if rng.random() < design.distractor_stripe_prob:
             box = bounding_box(region)
             window = (slice(box[0], box[2]), slice(box[1], box[3]))
             texture = stripes(

@@ -24,8 +24,9 @@ class ResizeWithSaliency(Resize):
         if saliency is not None:
             height, width = results["img"].shape[:2]
             results["gt_saliency"] = np.clip(
-                mmcv.imresize(saliency, (width, height), interpolation="bilinear",
-                              backend=self.backend),
+                mmcv.imresize(
+                    saliency, (width, height), interpolation="bilinear", backend=self.backend
+                ),
                 0.0,
                 1.0,
             ).astype(np.float32)

@@ -209,7 +209,9 @@ class ResNet38(BaseModule):
             ]
         super().__init__(init_cfg=init_cfg)
         if base_channels < 4 or base_channels % 4:
-            raise ValueError(f"ResNet38: base_channels must be a multiple of 4, got {base_channels}")
+            raise ValueError(
+                f"ResNet38: base_channels must be a multiple of 4, got {base_channels}"
+            )
         if not -1 <= frozen_stages <= len(STAGE_UNITS):
             raise ValueError(
                 f"ResNet38: frozen_stages must be in -1..{len(STAGE_UNITS)}, got {frozen_stages}"
@@ -233,10 +235,18 @@ class ResNet38(BaseModule):
         for name in STAGE_UNITS[2][1:]:
             self.add_module(name, PreActBlock(8 * w, 8 * w, 8 * w, norm_cfg=norm_cfg))
         self.b5 = PreActBlock(8 * w, 8 * w, 16 * w, first_dilation=1, dilation=2, norm_cfg=norm_cfg)
-        self.b5_1 = PreActBlock(16 * w, 8 * w, 16 * w, first_dilation=2, dilation=2, norm_cfg=norm_cfg)
-        self.b5_2 = PreActBlock(16 * w, 8 * w, 16 * w, first_dilation=2, dilation=2, norm_cfg=norm_cfg)
-        self.b6 = PreActBottleneck(16 * w, 32 * w, dilation=4, dropout=dropouts[0], norm_cfg=norm_cfg)
-        self.b7 = PreActBottleneck(32 * w, 64 * w, dilation=4, dropout=dropouts[1], norm_cfg=norm_cfg)
+        self.b5_1 = PreActBlock(
+            16 * w, 8 * w, 16 * w, first_dilation=2, dilation=2, norm_cfg=norm_cfg
+        )
+        self.b5_2 = PreActBlock(
+            16 * w, 8 * w, 16 * w, first_dilation=2, dilation=2, norm_cfg=norm_cfg
+        )
+        self.b6 = PreActBottleneck(
+            16 * w, 32 * w, dilation=4, dropout=dropouts[0], norm_cfg=norm_cfg
+        )
+        self.b7 = PreActBottleneck(
+            32 * w, 64 * w, dilation=4, dropout=dropouts[1], norm_cfg=norm_cfg
+        )
         self.bn7 = build_norm_layer(norm_cfg, 64 * w)[1]
         self.feature_channels: Dict[str, int] = dict(
             b2=2 * w, b3=4 * w, b4=8 * w, b5=16 * w, conv4=8 * w, conv5=16 * w, conv6=64 * w

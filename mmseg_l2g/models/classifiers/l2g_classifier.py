@@ -7,7 +7,6 @@ import torch.nn as nn
 import torch.nn.functional as F
 from mmengine.model import BaseModel
 from mmengine.structures import PixelData
-
 from mmseg.registry import MODELS
 
 from ..heads.cam_head import CAMHead
@@ -148,7 +147,9 @@ class L2GClassifier(BaseModel):
         if not self.with_local:
             return losses
         if local_inputs is None:
-            raise ValueError("L2G training needs local views: put LocalCropTransform in the pipeline")
+            raise ValueError(
+                "L2G training needs local views: put LocalCropTransform in the pipeline"
+            )
         batch_size = inputs.shape[0]
         num_views = local_inputs.shape[0] // batch_size
         local_logits = self.extract_local_logits(local_inputs)
@@ -190,9 +191,14 @@ class L2GClassifier(BaseModel):
             if not idx:
                 continue
             img_idx = torch.tensor(idx, device=device)
-            view_idx = (img_idx[:, None] * num_views + torch.arange(num_views, device=device))
+            view_idx = img_idx[:, None] * num_views + torch.arange(num_views, device=device)
             view_idx = view_idx.reshape(-1)
-            args = (global_logits[img_idx], local_logits[view_idx], boxes[view_idx], labels[img_idx])
+            args = (
+                global_logits[img_idx],
+                local_logits[view_idx],
+                boxes[view_idx],
+                labels[img_idx],
+            )
             share = len(idx) / batch_size
             if use_shape:
                 saliency = torch.cat([data_samples[i].local_saliency for i in idx]).to(device)
@@ -219,7 +225,9 @@ class L2GClassifier(BaseModel):
             ori_shape = sample.metainfo.get("ori_shape", tuple(inputs.shape[-2:]))[:2]
             if sample.metainfo.get("flip", False):
                 cams = cams.flip(-1 if sample.metainfo.get("flip_direction") != "vertical" else -2)
-            cams = F.interpolate(cams[None], size=ori_shape, mode="bilinear", align_corners=False)[0]
+            cams = F.interpolate(cams[None], size=ori_shape, mode="bilinear", align_corners=False)[
+                0
+            ]
             bg = torch.full_like(cams[:1], self.bg_thr)
             mask = torch.cat([bg, cams]).argmax(dim=0, keepdim=True)
             sample.set_data(dict(pred_cam=PixelData(data=cams), pred_sem_seg=PixelData(data=mask)))

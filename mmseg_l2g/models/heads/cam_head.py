@@ -5,7 +5,6 @@ from typing import Optional, Sequence
 import torch
 import torch.nn as nn
 from mmengine.model import BaseModule
-
 from mmseg.registry import MODELS
 
 

@@ -1,0 +1,356 @@
+"""Tests of the synthetic WSSS dataset generator (mmseg_l2g.datasets.synthetic)."""
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from mmseg_l2g.datasets.synthetic import (
+    GENERATOR_VERSION,
+    SyntheticDesign,
+    class_palette,
+    make_synthetic,
+    render_sample,
+)
+from mmseg_l2g.datasets.synthetic import generator as generator_module
+from mmseg_l2g.datasets.synthetic.saliency import imperfect_saliency
+from mmseg_l2g.datasets.synthetic.scene import _class_mask
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SIZE = 64
+NUM_TRAIN, NUM_VAL = 6, 3
+CLASSES = ["background", "red", "green", "blue", "yellow"]
+
+
+def generate(root, seed=0, num_train=NUM_TRAIN, num_val=NUM_VAL, **kwargs):
+    options = dict(size=SIZE, num_workers=1, progress=False)
+    options.update(kwargs)
+    return make_synthetic(str(root), num_train, num_val, seed, **options)
+
+
+def all_files(root):
+    """Relative path -> bytes of every file under root."""
+    root = Path(root)
+    return {
+        str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()
+    }
+
+
+def split_ids(root, split):
+    return (Path(root) / "ImageSets/Segmentation" / f"{split}.txt").read_text().split()
+
+
+def read_label_lists(root, split):
+    lines = (Path(root) / "ImageSets/Segmentation" / f"{split}_cls.txt").read_text().splitlines()
+    return {line.split()[0]: [int(t) for t in line.split()[1:]] for line in lines}
+
+
+def read_mask(root, img_id):
+    with Image.open(Path(root) / "SegmentationClass" / f"{img_id}.png") as image:
+        assert image.mode == "P"
+        return np.asarray(image)
+
+
+def read_saliency(root, img_id):
+    with Image.open(Path(root) / "Saliency" / f"{img_id}.png") as image:
+        assert image.mode == "L"
+        return np.asarray(image)
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory):
+    root = tmp_path_factory.mktemp("synthetic")
+    meta = generate(root)
+    return root, meta
+
+
+def test_layout_and_meta(dataset):
+    root, meta = dataset
+    assert split_ids(root, "train") == [f"train_{i:06d}" for i in range(NUM_TRAIN)]
+    assert split_ids(root, "val") == [f"val_{i:06d}" for i in range(NUM_VAL)]
+    expected = {
+        "classes": CLASSES,
+        "palette": [[0, 0, 0], [255, 0, 0], [0, 210, 0], [0, 70, 255], [255, 225, 0]],
+        "generator_version": GENERATOR_VERSION,
+        "seed": 0,
+        "size": SIZE,
+        "num_train": NUM_TRAIN,
+        "num_val": NUM_VAL,
+        "design": SyntheticDesign().to_dict(),
+    }
+    assert meta == expected
+    assert json.loads((root / "meta.json").read_text()) == expected
+    for img_id in split_ids(root, "train") + split_ids(root, "val"):
+        with Image.open(root / "JPEGImages" / f"{img_id}.jpg") as image:
+            assert (image.format, image.mode, image.size) == ("JPEG", "RGB", (SIZE, SIZE))
+        with Image.open(root / "SegmentationClass" / f"{img_id}.png") as mask:
+            assert (mask.mode, mask.size) == ("P", (SIZE, SIZE))
+            colours = np.array(mask.getpalette()[: 3 * 256]).reshape(256, 3)
+            assert colours[:5].tolist() == expected["palette"]
+            assert colours[255].tolist() == [224, 224, 192]
+        assert read_saliency(root, img_id).shape == (SIZE, SIZE)
+
+
+def test_same_seed_gives_identical_bytes_with_any_worker_count(dataset, tmp_path):
+    root, _ = dataset
+    generate(tmp_path / "again", num_workers=2)
+    first, second = all_files(root), all_files(tmp_path / "again")
+    assert len(first) == 3 * (NUM_TRAIN + NUM_VAL) + 5  # 3 files an image, 4 lists, meta
+    assert first.keys() == second.keys()
+    assert [name for name in first if first[name] != second[name]] == []
+
+
+def test_different_seed_gives_different_data(dataset, tmp_path):
+    root, _ = dataset
+    generate(tmp_path / "other", seed=1)
+    first, second = all_files(root), all_files(tmp_path / "other")
+    images = [name for name in first if name.startswith("JPEGImages")]
+    assert len(images) == NUM_TRAIN + NUM_VAL
+    assert all(first[name] != second[name] for name in images)
+    masks = [name for name in first if name.startswith("SegmentationClass")]
+    assert sum(first[name] != second[name] for name in masks) >= len(masks) - 1
+
+
+def test_label_lists_agree_with_masks(dataset):
+    root, _ = dataset
+    for split in ("train", "val"):
+        labels = read_label_lists(root, split)
+        assert list(labels) == split_ids(root, split)
+        for img_id, listed in labels.items():
+            values = np.unique(read_mask(root, img_id))
+            present = [int(v) - 1 for v in values if 0 < v < 255]
+            assert listed == present, img_id  # a class is listed iff it has pixels
+            assert 1 <= len(listed) <= 3
+            assert set(values.tolist()) <= {0, 1, 2, 3, 4, 255}
+
+
+def test_masks_have_a_border_band_on_every_outline(dataset):
+    root, _ = dataset
+    for img_id in split_ids(root, "train"):
+        mask = read_mask(root, img_id)
+        assert (mask == 255).any()
+        assert (mask == 255).mean() < 0.2
+        # Two 4-adjacent labelled pixels never differ: every class change crosses the band.
+        for a, b in ((mask[:, 1:], mask[:, :-1]), (mask[1:, :], mask[:-1, :])):
+            labelled = (a != 255) & (b != 255)
+            assert not (labelled & (a != b)).any(), img_id
+
+
+def test_border_band_is_hand_computed_on_a_square():
+    instance = np.zeros((8, 8), np.int32)
+    instance[2:6, 2:6] = 1
+    objects = [type("Obj", (), {"class_index": 2})()]
+    expected = np.zeros((8, 8), np.uint8)
+    expected[1:7, 1:7] = 255
+    expected[3:5, 3:5] = 3  # class index 2 -> value 3; the 2-px band around the outline
+    np.testing.assert_array_equal(_class_mask(instance, objects), expected)
+
+
+def test_saliency_aligned_with_foreground(dataset):
+    root, _ = dataset
+    for img_id in split_ids(root, "train") + split_ids(root, "val"):
+        mask, saliency = read_mask(root, img_id), read_saliency(root, img_id).astype(float)
+        inside = saliency[(mask > 0) & (mask < 255)].mean()
+        outside = saliency[mask == 0].mean()
+        assert inside - outside > 100, (img_id, inside, outside)
+        assert saliency.max() >= 200 and saliency.min() <= 30
+
+
+def test_saliency_holes_and_false_positives():
+    size = 64
+    foreground = np.zeros((size, size), bool)
+    foreground[16:48, 16:48] = True
+    clutter = [np.zeros((size, size), bool)]
+    clutter[0][:8, :8] = True
+    exact = SyntheticDesign(
+        saliency_blur=0.0, saliency_hole_prob=0.0, saliency_false_positive_prob=0.0
+    )
+    clean = imperfect_saliency(np.random.default_rng(0), foreground, clutter, exact)
+    assert (clean[~foreground] == 0).all()
+    assert len(np.unique(clean[foreground])) == 1 and clean[foreground][0] >= 216  # 0.85 * 255
+    noisy = SyntheticDesign(
+        saliency_blur=0.0, saliency_hole_prob=1.0, saliency_false_positive_prob=1.0
+    )
+    for seed in range(5):
+        saliency = imperfect_saliency(np.random.default_rng(seed), foreground, clutter, noisy)
+        assert (saliency[foreground] == 0).any()  # holes
+        assert (saliency[~foreground] >= 100).any()  # false positives
+
+
+def render_many(count, size=64, **design):
+    design = SyntheticDesign(**design)
+    return [render_sample(np.random.default_rng([7, i]), size, 4, design) for i in range(count)]
+
+
+def test_marks_are_visible_small_saturated_and_off_centre():
+    size = 128
+    side = round(0.07 * size)
+    for sample in render_many(30, size=size, noise_std=0.0):
+        for obj in sample.objects:
+            y0, x0, y1, x1 = obj.mark_box
+            assert (y1 - y0, x1 - x0) == (side, side)
+            assert obj.body[y0:y1, x0:x1].all()
+            assert (sample.mask[y0:y1, x0:x1] == obj.class_index + 1).all()  # never occluded
+            colour = class_palette(4)[obj.class_index + 1]
+            centre_pixel = sample.image[(y0 + y1) // 2, (x0 + x1) // 2]
+            assert centre_pixel.tolist() == colour
+            ys, xs = np.nonzero(obj.body)
+            radius = np.sqrt(ys.size / np.pi)
+            distance = np.hypot((y0 + y1 - 1) / 2 - ys.mean(), (x0 + x1 - 1) / 2 - xs.mean())
+            assert distance >= 0.35 * radius - 1.0
+
+
+def test_body_texture_reliability_and_scene_statistics():
+    samples = render_many(150)
+    objects = [obj for sample in samples for obj in sample.objects]
+    own = np.mean([obj.texture_class == obj.class_index for obj in objects])
+    assert len(objects) > 250
+    assert abs(own - 0.6) < 0.1
+    assert {len(sample.labels) for sample in samples} == {1, 2, 3}
+    assert {len(sample.objects) for sample in samples} == {1, 2, 3}
+    spans = [max(np.ptp(np.nonzero(o.body)[0]), np.ptp(np.nonzero(o.body)[1])) for o in objects]
+    assert 0.25 * 64 <= np.median(spans) <= 0.5 * 64
+    occluded = [o for o in objects if o.visible.sum() < o.body.sum()]
+    assert occluded and all(o.visible.sum() >= 0.4 * o.body.sum() for o in objects)
+    reliable = render_many(20, body_texture_reliability=1.0)
+    assert all(o.texture_class == o.class_index for s in reliable for o in s.objects)
+    unreliable = render_many(20, body_texture_reliability=0.0)
+    assert all(o.texture_class != o.class_index for s in unreliable for o in s.objects)
+
+
+def test_reuse_returns_at_once(tmp_path, monkeypatch):
+    meta = generate(tmp_path, num_train=2, num_val=1)
+
+    def fail(task):
+        raise AssertionError("a complete dataset must be reused, not regenerated")
+
+    monkeypatch.setattr(generator_module, "_generate_one", fail)
+    preview = tmp_path / "preview.png"
+    assert generate(tmp_path, num_train=2, num_val=1, preview_path=str(preview)) == meta
+    with Image.open(preview) as grid:
+        rows = np.asarray(grid.convert("RGB"))
+    assert rows.shape == (2 * SIZE + 4, 3 * SIZE + 8, 3)  # 2 train rows: image | mask | saliency
+    with Image.open(tmp_path / "JPEGImages/train_000000.jpg") as image:
+        np.testing.assert_array_equal(rows[:SIZE, :SIZE], np.asarray(image))
+    mask = read_mask(tmp_path, "train_000000")
+    palette = np.zeros((256, 3), np.uint8)
+    palette[:5] = meta["palette"]
+    palette[255] = (224, 224, 192)
+    np.testing.assert_array_equal(rows[:SIZE, SIZE + 4 : 2 * SIZE + 4], palette[mask])
+
+
+def test_other_arguments_raise_unless_overwrite(tmp_path):
+    root = tmp_path / "data"
+    generate(root, num_train=3, num_val=1)
+    with pytest.raises(ValueError, match=r"meta\.json.*\['seed'\]"):
+        generate(root, seed=1, num_train=3, num_val=1)
+    with pytest.raises(ValueError, match="design"):
+        generate(root, num_train=3, num_val=1, mark_size_ratio=0.1)
+    meta = generate(root, seed=1, num_train=2, num_val=1, overwrite=True)
+    assert meta["seed"] == 1
+    assert split_ids(root, "train") == ["train_000000", "train_000001"]
+    assert not (root / "JPEGImages/train_000002.jpg").exists()  # stale files removed
+    assert sorted(os.listdir(root / "Saliency")) == [
+        "train_000000.png",
+        "train_000001.png",
+        "val_000000.png",
+    ]
+    generate(tmp_path / "fresh", seed=1, num_train=2, num_val=1)
+    assert all_files(tmp_path / "fresh") == all_files(root)
+
+
+def test_incomplete_dataset_is_regenerated(tmp_path):
+    generate(tmp_path, num_train=2, num_val=1)
+    before = all_files(tmp_path)
+    (tmp_path / "meta.json").unlink()
+    (tmp_path / "JPEGImages/train_000001.jpg").unlink()
+    (tmp_path / "JPEGImages/.tmp_abc.jpg").write_bytes(b"partial")  # left by a killed run
+    generate(tmp_path, num_train=2, num_val=1)
+    assert all_files(tmp_path) == before
+
+
+def test_bad_arguments_are_clear(tmp_path):
+    with pytest.raises(ValueError, match="num_classes"):
+        generate(tmp_path, num_classes=13)
+    with pytest.raises(ValueError, match="size"):
+        generate(tmp_path, size=16)
+    with pytest.raises(ValueError, match="seed"):
+        generate(tmp_path, seed=-1)
+    with pytest.raises(TypeError, match="mark_colour_ratio"):
+        generate(tmp_path, mark_colour_ratio=0.1)
+    with pytest.raises(ValueError, match="body_texture_reliability"):
+        generate(tmp_path, body_texture_reliability=1.5)
+    (tmp_path / "JPEGImages").mkdir()
+    (tmp_path / "JPEGImages" / "2007_000032.jpg").write_bytes(b"x")
+    with pytest.raises(ValueError, match="did not write"):
+        generate(tmp_path)
+    (tmp_path / "meta.json").write_text("{not json")
+    with pytest.raises(ValueError, match=r"meta\.json is not a readable"):
+        generate(tmp_path)
+
+
+def load_tool():
+    spec = importlib.util.spec_from_file_location(
+        "make_synthetic_tool", REPO_ROOT / "tools/make_synthetic.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_cli_writes_the_same_dataset_and_a_preview(tmp_path):
+    out, preview = tmp_path / "cli", tmp_path / "grid.png"
+    env = dict(os.environ, PYTHONPATH=f"{REPO_ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}")
+    command = [
+        sys.executable,
+        str(REPO_ROOT / "tools/make_synthetic.py"),
+        "--out", str(out), "--num-train", "3", "--num-val", "2", "--seed", "5",
+        "--size", str(SIZE), "--preview", str(preview), "--workers", "1", "--no-progress",
+        "--design", "body_texture_reliability=0.5", "body_size_range=[0.3,0.5]",
+    ]  # fmt: skip
+    result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "5 images (3 train, 2 val)" in result.stdout
+    generate(
+        tmp_path / "function", seed=5, num_train=3, num_val=2,
+        body_texture_reliability=0.5, body_size_range=(0.3, 0.5),
+    )  # fmt: skip
+    assert all_files(out) == all_files(tmp_path / "function")
+    with Image.open(preview) as grid:
+        assert grid.size == (3 * SIZE + 8, 3 * SIZE + 8)  # 3 train rows, 4-px gaps
+
+
+def test_cli_reports_a_clash_with_an_existing_dataset(tmp_path, capsys):
+    generate(tmp_path, num_train=1, num_val=1)
+    tool = load_tool()
+    argv = ["--out", str(tmp_path), "--num-train", "1", "--num-val", "1", "--seed", "9"]
+    with pytest.raises(SystemExit) as exit_info:
+        tool.main(argv + ["--size", str(SIZE), "--no-progress"])
+    assert exit_info.value.code == 2
+    assert "meta.json describes a different dataset" in capsys.readouterr().err
+    with pytest.raises(SystemExit, match="KEY=VALUE"):
+        tool.parse_design(["no_equals_sign"])
+
+
+def test_dataset_class_loads_it(dataset):
+    from mmseg_l2g.datasets import SyntheticWSSSDataset
+
+    root, meta = dataset
+    train = SyntheticWSSSDataset(data_root=str(root), ann_file="ImageSets/Segmentation/train.txt")
+    assert len(train) == NUM_TRAIN
+    assert list(train.metainfo["classes"]) == meta["classes"]
+    assert train.num_with_saliency == NUM_TRAIN
+    labels = read_label_lists(root, "train")
+    for index in range(NUM_TRAIN):
+        item = train.get_data_info(index)
+        expected = np.zeros(4, np.float32)
+        expected[labels[item["img_id"]]] = 1.0
+        np.testing.assert_array_equal(item["gt_label"], expected)
+        assert os.path.isfile(item["img_path"]) and os.path.isfile(item["sal_path"])
+        assert os.path.isfile(item["seg_map_path"])
