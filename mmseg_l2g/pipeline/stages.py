@@ -47,7 +47,7 @@ class StageRunner:
         print(f"[pipeline] {name}: {' '.join(cmd)}", flush=True)
         start = time.time()
         env = dict(os.environ, PYTHONUNBUFFERED="1")
-        with open(self.log_path, "a", encoding="utf-8") as log:
+        with open(self.log_path, "a", encoding="utf-8", buffering=1) as log:
             log.write(f"\n===== {name}: {' '.join(cmd)}\n")
             log.flush()
             proc = subprocess.Popen(

@@ -108,3 +108,16 @@ def test_predict_cams_and_thresholded_mask() -> None:
         expected = torch.cat([torch.full_like(cams[:1], 0.3), cams]).argmax(0)
         torch.testing.assert_close(mask[0], expected)
         assert set(mask.unique().tolist()) <= {0} | {i + 1 for i in range(3) if not absent[i]}
+
+
+def test_nan_loss_stops_before_the_update() -> None:
+    model = _build()
+    batch = fabricated_batch()
+    optim = OptimWrapper(torch.optim.SGD(model.parameters(), lr=0.05))
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    model.loss_transfer.loss_weight = float("nan")
+    with pytest.raises(FloatingPointError, match="loss term 'loss_at' is nan"):
+        model.train_step(batch, optim)
+    for key, value in model.state_dict().items():
+        if value.dtype.is_floating_point and "running" not in key:
+            torch.testing.assert_close(value, before[key], msg=key)

@@ -207,6 +207,25 @@ class L2GClassifier(BaseModel):
                 out[self.loss_transfer.loss_name] = share * self.loss_transfer(*args)
         return out
 
+    def parse_losses(self, losses: Dict[str, torch.Tensor]) -> tuple:
+        """MMEngine's loss parsing, refusing a NaN or infinite term before any update.
+
+        Raises:
+            FloatingPointError: naming the iteration and the loss term.
+        """
+        for name, value in losses.items():
+            if not bool(torch.isfinite(value.detach()).all()):
+                from mmengine.logging import MessageHub
+
+                step = MessageHub.get_current_instance().get_info("iter")
+                where = f"iteration {step + 1}" if step is not None else "this step"
+                raise FloatingPointError(
+                    f"loss term '{name}' is {value.detach().flatten()[0].item()} at {where}; "
+                    "training stopped before the update (lower the learning rate, check the "
+                    "data, or resume from the last checkpoint)"
+                )
+        return super().parse_losses(losses)
+
     def predict(self, inputs: torch.Tensor, data_samples: Optional[List] = None) -> List:
         """Adds ``pred_cam`` and ``pred_sem_seg`` to each data sample."""
         from mmseg.structures import SegDataSample
