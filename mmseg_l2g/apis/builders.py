@@ -9,6 +9,7 @@ from typing import Any, Dict, List, Optional, Union
 
 import torch
 from mmengine.config import Config, ConfigDict
+from mmengine.dataset import BaseDataset
 from mmengine.registry import init_default_scope
 from mmseg.registry import DATASETS, MODELS
 
@@ -33,7 +34,9 @@ def load_state_dict(checkpoint: str) -> Dict[str, torch.Tensor]:
     if not osp.isfile(checkpoint):
         raise FileNotFoundError(f"checkpoint not found: {checkpoint}")
     try:
-        loaded = torch.load(checkpoint, map_location="cpu")
+        # weights_only: the trusted MMEngine types (numpy scalars, HistoryBuffer and
+        # its statistics getattr) are allow-listed by mmseg_l2g.engine.checkpoint_globals.
+        loaded = torch.load(checkpoint, map_location="cpu", weights_only=True)
     except (pickle.UnpicklingError, RuntimeError, EOFError, OSError) as exc:
         raise ValueError(f"checkpoint {checkpoint}: cannot load ({exc})") from exc
     state = loaded.get("state_dict", loaded) if isinstance(loaded, dict) else None
@@ -150,7 +153,7 @@ def dataset_config(cfg: Config, split: str) -> ConfigDict:
 
 
 def build_stage2_dataset(cfg_or_dataset: Union[dict, Any]) -> Any:
-    """Builds a WSSS dataset from a config dict (pipeline emptied); passes a dataset through.
+    """Builds a WSSS dataset from a config dict (pipeline emptied); unwraps a built one.
 
     Args:
         cfg_or_dataset: a dataset config or an already built dataset.
@@ -160,7 +163,7 @@ def build_stage2_dataset(cfg_or_dataset: Union[dict, Any]) -> Any:
     """
     if not isinstance(cfg_or_dataset, dict):
         dataset = cfg_or_dataset
-        while not hasattr(dataset, "metainfo") and hasattr(dataset, "dataset"):
+        while not isinstance(dataset, BaseDataset) and hasattr(dataset, "dataset"):
             dataset = dataset.dataset
         return dataset
     dataset_cfg = copy.deepcopy(cfg_or_dataset)
@@ -170,7 +173,7 @@ def build_stage2_dataset(cfg_or_dataset: Union[dict, Any]) -> Any:
     return dataset
 
 
-def first_indices_with_masks(dataset: Any, limit: int) -> List[int]:
+def spread_indices_with_masks(dataset: Any, limit: int) -> List[int]:
     """Up to ``limit`` dataset indices with a ground-truth mask, evenly spread, in order."""
     with_masks = [
         i for i in range(len(dataset)) if dataset.get_data_info(i).get("seg_map_path") is not None

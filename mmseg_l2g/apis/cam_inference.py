@@ -71,7 +71,9 @@ def present_classes(gt_label: np.ndarray | torch.Tensor) -> torch.Tensor:
     """0-based indices of the classes of a multi-hot label (C,), as long (n,)."""
     label = torch.as_tensor(np.asarray(gt_label, dtype=np.float32))
     if label.ndim != 1:
-        raise ValueError(f"gt_label must be a multi-hot vector (C,), got shape {tuple(label.shape)}")
+        raise ValueError(
+            f"gt_label must be a multi-hot vector (C,), got shape {tuple(label.shape)}"
+        )
     return torch.nonzero(label > 0, as_tuple=False).flatten()
 
 

@@ -48,7 +48,7 @@ from ..evaluation import ThresholdSweep, confusion_matrix, threshold_range
 from .cam_inference import CAMInferenceConfig, infer_cams, model_device, present_classes
 from .cam_overlay import render_cam_panel, save_cam_panel
 from .mask_io import atomic_write_json, load_cams_npz, save_cams_npz, save_palette_png
-from .pseudo_mask import cam_peaks, make_pseudo_mask, sweep_masks
+from .pseudo_mask import IGNORE_INDEX, cam_peaks, make_pseudo_mask, sweep_masks
 
 DEFAULT_SWEEP: Tuple[float, ...] = tuple(threshold_range(0.05, 0.50, 0.05))
 SALIENCY_FROM_DATASET = "dataset"
@@ -114,13 +114,21 @@ class PseudoMaskSettings:
         return sorted({round(float(t), 6) for t in list(self.sweep) + [self.bg_thr]})
 
     def signature(self) -> Dict[str, Any]:
-        """The settings that decide the written files' content (for resuming)."""
+        """The settings that decide the written files' content (for resuming).
+
+        With ``cams_dir`` the CAM settings are unknown here (``'from <dir>'``);
+        a caller that knows them passes them as ``signature_extra``.
+        """
+        cam: Any = asdict(self.cam)
+        if self.cams_dir is not None:
+            cam = f"from {osp.abspath(self.cams_dir)}"
+        saliency = self.saliency
+        if saliency not in (None, SALIENCY_FROM_DATASET):
+            saliency = osp.abspath(saliency)
         return dict(
-            cam=None if self.cams_dir else asdict(self.cam),
-            cams_dir=osp.abspath(self.cams_dir) if self.cams_dir else None,
+            cam=cam,
             bg_thr=round(float(self.bg_thr), 6),
-            saliency=self.saliency if self.saliency in (None, SALIENCY_FROM_DATASET)
-            else osp.abspath(self.saliency),
+            saliency=saliency,
             sal_thr=round(float(self.sal_thr), 6) if self.saliency else None,
         )
 
@@ -135,6 +143,7 @@ class GenerationResult:
         num_processed: images whose CAMs were computed or read.
         num_skipped: images left alone (outputs complete, nothing to score).
         failures: ``(img_id, reason)`` of images that failed, in dataset order.
+        processed_per_rank: ``num_processed`` of each rank.
         metrics: the ``metrics.json`` content (``None`` without scores).
     """
 
@@ -143,6 +152,7 @@ class GenerationResult:
     num_processed: int
     num_skipped: int
     failures: List[Tuple[str, str]]
+    processed_per_rank: List[int] = field(default_factory=list)
     metrics: Optional[dict] = None
 
 
@@ -170,9 +180,10 @@ class _Job:
 class _JobLoader(Dataset):
     """Loads what each job needs; a load error is returned, not raised."""
 
-    def __init__(self, jobs: List[_Job], settings: PseudoMaskSettings) -> None:
+    def __init__(self, jobs: List[_Job], settings: PseudoMaskSettings, num_classes: int) -> None:
         self.jobs = jobs
         self.settings = settings
+        self.num_classes = num_classes
 
     def __len__(self) -> int:
         return len(self.jobs)
@@ -207,6 +218,13 @@ class _JobLoader(Dataset):
                 raise ValueError(
                     f"ground-truth mask {seg_path} is {gt.shape} but the image "
                     f"{info['img_path']} is {tuple(shape)} (HxW)"
+                )
+            valid = (gt < self.num_classes) | (gt == IGNORE_INDEX)
+            if not valid.all():
+                bad = np.unique(gt[~valid]).tolist()[:5]
+                raise ValueError(
+                    f"ground-truth mask {seg_path} holds values {bad} outside "
+                    f"0..{self.num_classes - 1} and {IGNORE_INDEX}"
                 )
             item["gt"] = gt
         if self.settings.saliency is not None:
@@ -249,11 +267,11 @@ def prepare_out_dir(out_dir: str, signature: Dict[str, Any], overwrite: bool) ->
         NotADirectoryError: ``out_dir`` (or a subfolder) is a file.
         ValueError: the folder holds outputs made with other settings.
     """
-    for sub in ("", "masks", "cams", "vis"):
-        path = osp.join(out_dir, sub)
+    for path in [out_dir] + [osp.join(out_dir, sub) for sub in ("masks", "cams", "vis")]:
         if osp.exists(path) and not osp.isdir(path):
             raise NotADirectoryError(f"output folder {path} exists and is a file, not a folder")
     settings_path = osp.join(out_dir, SETTINGS_FILE)
+    signature = json.loads(json.dumps(signature))  # tuples -> lists, as read back
     if not overwrite and osp.isfile(settings_path):
         with open(settings_path, encoding="utf-8") as f:
             previous = json.load(f)
@@ -275,6 +293,16 @@ def prepare_out_dir(out_dir: str, signature: Dict[str, Any], overwrite: bool) ->
     dist.barrier()
 
 
+def _missing_output(
+    out_dir: Optional[str], sub: str, name: str, wanted: bool, settings: PseudoMaskSettings
+) -> Optional[str]:
+    """The path of an output still to write (``None``: not wanted or already there)."""
+    if out_dir is None or not wanted:
+        return None
+    path = osp.join(out_dir, sub, name)
+    return None if osp.exists(path) and not settings.overwrite else path
+
+
 def _plan_jobs(
     dataset: Any,
     indices: Sequence[int],
@@ -288,16 +316,11 @@ def _plan_jobs(
     for position in range(rank, len(indices), world_size):
         info = dataset.get_data_info(indices[position])
         img_id = info["img_id"]
-
-        def output(sub: str, ext: str, wanted: bool) -> Optional[str]:
-            if out_dir is None or not wanted:
-                return None
-            path = osp.join(out_dir, sub, img_id + ext)
-            return None if osp.exists(path) and not settings.overwrite else path
-
-        mask_out = output("masks", ".png", settings.save_masks)
-        cams_out = output("cams", ".npz", settings.save_cams)
-        vis_out = output("vis", ".jpg", position < settings.num_vis)
+        mask_out = _missing_output(out_dir, "masks", img_id + ".png", settings.save_masks, settings)
+        cams_out = _missing_output(out_dir, "cams", img_id + ".npz", settings.save_cams, settings)
+        vis_out = _missing_output(
+            out_dir, "vis", img_id + ".jpg", position < settings.num_vis, settings
+        )
         score = evaluate and info.get("seg_map_path") is not None
         if mask_out is None and cams_out is None and vis_out is None and not score:
             skipped += 1
@@ -342,7 +365,9 @@ class _Runner:
             if self.model is None:
                 raise RuntimeError("CAMs must be computed but no model was given")
             labels = [present_classes(item["job"].info["gt_label"]) for item in network]
-            cams = infer_cams(self.model, [item["img"] for item in network], labels, self.settings.cam)
+            cams = infer_cams(
+                self.model, [item["img"] for item in network], labels, self.settings.cam
+            )
             for item, cam, label in zip(network, cams, labels):
                 item["cams"], item["labels"] = cam.half(), label
         for item in ok:
@@ -439,7 +464,7 @@ def generate_pseudo_masks(
         model.eval()
     try:
         loader = DataLoader(
-            _JobLoader(jobs, settings),
+            _JobLoader(jobs, settings, len(classes)),
             batch_size=settings.batch_size,
             shuffle=False,
             num_workers=settings.num_workers,
@@ -457,14 +482,14 @@ def generate_pseudo_masks(
             model.train(was_training)
 
     sweep.all_reduce()
-    counts = torch.tensor([runner.num_processed, skipped], dtype=torch.long)
-    dist.all_reduce(counts, op="sum")
+    per_rank = dist.all_gather_object((runner.num_processed, skipped))
     failures = sorted(f for part in dist.all_gather_object(runner.failures) for f in part)
     result = GenerationResult(
         sweep=sweep if sweep.num_images else None,
         num_images=len(indices),
-        num_processed=int(counts[0]),
-        num_skipped=int(counts[1]),
+        num_processed=sum(done for done, _ in per_rank),
+        num_skipped=sum(left for _, left in per_rank),
+        processed_per_rank=[done for done, _ in per_rank],
         failures=[(img_id, reason) for _, img_id, reason in failures],
     )
     if result.sweep is not None:

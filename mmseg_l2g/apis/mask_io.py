@@ -137,11 +137,12 @@ def load_cams_npz(path: str) -> Tuple[np.ndarray, np.ndarray]:
     """
     try:
         with np.load(path, allow_pickle=False) as data:
-            if "cams" not in data or "labels" not in data:
-                raise ValueError(f"CAM file {path}: expected keys 'cams' and 'labels'")
-            cams, labels = data["cams"], data["labels"]
-    except (OSError, zipfile.BadZipFile, EOFError) as exc:
+            arrays = {key: data[key] for key in data.files if key in ("cams", "labels")}
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
         raise ValueError(f"CAM file {path}: cannot read ({exc})") from exc
+    if set(arrays) != {"cams", "labels"}:
+        raise ValueError(f"CAM file {path}: expected keys 'cams' and 'labels'")
+    cams, labels = arrays["cams"], arrays["labels"]
     if cams.ndim != 3 or labels.shape != (cams.shape[0],):
         raise ValueError(
             f"CAM file {path}: cams must be (n, H, W) with n labels, got "

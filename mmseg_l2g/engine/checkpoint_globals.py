@@ -5,13 +5,42 @@ torch >= 2.6 loads with ``weights_only=True`` by default, and MMEngine 0.10.7's
 checkpoint's ``meta`` holds ("Unsupported global ..."). Rather than turning the
 check off, this registers exactly those types with
 ``torch.serialization.add_safe_globals``.
+
+A message hub's ``HistoryBuffer`` pickles its statistics methods as
+``getattr(HistoryBuffer, 'mean')``. The builtin ``getattr`` itself is not
+allowed (it would open weights-only loading to any attribute chain): the
+global ``builtins.getattr`` is mapped to :func:`history_buffer_getattr`, which
+returns those methods and refuses everything else.
 """
 
 import collections
-from typing import List
+import pickle
+from typing import Any, List
 
 import numpy as np
 import torch
+
+
+def history_buffer_getattr(owner: Any, name: str) -> Any:
+    """``getattr`` for weights-only unpickling: ``HistoryBuffer`` statistics methods only.
+
+    Args:
+        owner: the object whose attribute the pickle asks for.
+        name: the attribute name.
+
+    Returns:
+        ``getattr(owner, name)`` when ``owner`` is ``HistoryBuffer`` and
+        ``name`` one of its statistics methods.
+
+    Raises:
+        pickle.UnpicklingError: any other attribute.
+    """
+    from mmengine.logging.history_buffer import HistoryBuffer
+
+    allowed = {"min", "max", "current", "mean"} | set(HistoryBuffer._statistics_methods)
+    if owner is HistoryBuffer and name in allowed:
+        return getattr(owner, name)
+    raise pickle.UnpicklingError(f"refused getattr({owner!r}, {name!r}) while loading weights")
 
 
 def trusted_checkpoint_globals() -> List[object]:
@@ -31,6 +60,7 @@ def trusted_checkpoint_globals() -> List[object]:
         *dtype_classes,
         HistoryBuffer,
         collections.OrderedDict,
+        (history_buffer_getattr, "builtins.getattr"),
     ]
 
 

@@ -143,16 +143,14 @@ class ThresholdSweep:
         entry: dict = dict(thr=round(float(threshold), 6))
         entry.update({key: scores[key] for key in _MEAN_KEYS})
         for key in ("iou", "precision", "recall"):
-            entry[key] = {
-                name: float(value) for name, value in zip(self.class_names, scores[key])
-            }
+            entry[key] = {name: float(value) for name, value in zip(self.class_names, scores[key])}
         return entry
 
     def format_table(self, chosen: Optional[float] = None) -> str:
         """The sweep as a text table (percent), marking the best and chosen rows.
 
         Args:
-            chosen: the threshold of the written masks, marked ``*``.
+            chosen: the threshold of the written masks, marked ``chosen``.
 
         Returns:
             The table, then the per-class scores at the best threshold.
@@ -162,9 +160,12 @@ class ThresholdSweep:
         lines.append(f"{'bg_thr':>8} {'mIoU':>7} {'mPrec':>7} {'mRec':>7} {'ignored':>8}")
         for threshold in self.thresholds:
             scores = self.scores(threshold)
-            marks = ("*" if chosen is not None and threshold == round(chosen, 6) else "") + (
-                " <- best" if threshold == best else ""
-            )
+            flags = []
+            if chosen is not None and threshold == round(float(chosen), 6):
+                flags.append("chosen")
+            if threshold == best:
+                flags.append("best")
+            marks = ("  <- " + ", ".join(flags)) if flags else ""
             lines.append(
                 f"{threshold:>8.3f} {_pct(scores['miou']):>7} {_pct(scores['mprecision']):>7} "
                 f"{_pct(scores['mrecall']):>7} {_pct(scores['ignored_ratio']):>8}{marks}"

@@ -17,3 +17,4 @@ default_hooks = dict(
     checkpoint=dict(type="CheckpointHook", by_epoch=False, interval=200, max_keep_ckpts=2),
     sampler_seed=dict(type="DistSamplerSeedHook"),
 )
+log_processor = dict(by_epoch=False)
