@@ -54,6 +54,13 @@ else
     opencv-python-headless scipy pytest ruff 'setuptools<70'
 fi
 
+if has "import pydensecrf.densecrf"; then
+  say "pydensecrf2 (dense CRF) present"
+else
+  say "installing pydensecrf2 (dense CRF; built from source, a few minutes)"
+  "${PIP[@]}" pydensecrf2
+fi
+
 if (cd / && "$PY" -c "import mmseg_l2g, os, sys; \
 sys.exit(0 if os.path.realpath(os.path.dirname(mmseg_l2g.__file__)) == os.path.realpath('$ROOT/mmseg_l2g') else 1)") \
   >/dev/null 2>&1; then

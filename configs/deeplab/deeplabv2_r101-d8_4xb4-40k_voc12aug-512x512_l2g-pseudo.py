@@ -23,5 +23,5 @@ model = dict(
         loss_decode=dict(type="CrossEntropyLoss", use_sigmoid=False, loss_weight=1.0),
     ),
     auxiliary_head=None,
-    test_cfg=dict(mode="whole", crf=None),
+    test_cfg=dict(mode="whole"),  # add crf=dict(...) for the dense CRF
 )

@@ -2,8 +2,9 @@
 # VOC 2012 train_aug (10,582 images) and validated on the real VOC val ground truth.
 #
 # Only the training data differs from the stock config: one PascalVOCDataset over
-# ImageSets/Segmentation/trainaug.txt (written by mmseg's tools/dataset_converters/voc_aug.py)
-# whose masks are read from `pseudo_mask_dir` instead of SegmentationClass(Aug).
+# ImageSets/Segmentation/train_aug.txt (written by tools/prepare_voc.py; mmseg's own
+# tools/dataset_converters/voc_aug.py writes the same list as trainaug.txt) whose masks are read
+# from `pseudo_mask_dir` instead of SegmentationClass / SegmentationClassAug.
 # Masks there are `<img_id>.png` (0 background, c class c, 255 ignore), e.g. the `masks/` folder
 # of `python tools/gen_pseudo.py CONFIG CKPT --out-dir data/VOCdevkit/VOC2012/l2g_pseudo`.
 # A relative `pseudo_mask_dir` is joined to `data_root` (mmseg's rule); elsewhere, override:
@@ -20,7 +21,7 @@ train_dataloader = dict(
         type="PascalVOCDataset",
         data_root="data/VOCdevkit/VOC2012",
         data_prefix=dict(img_path="JPEGImages", seg_map_path=pseudo_mask_dir),
-        ann_file="ImageSets/Segmentation/trainaug.txt",
+        ann_file="ImageSets/Segmentation/train_aug.txt",
         pipeline={{_base_.train_pipeline}},
     )
 )

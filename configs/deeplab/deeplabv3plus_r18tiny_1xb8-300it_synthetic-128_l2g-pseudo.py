@@ -6,7 +6,8 @@
 # mmseg's rule), e.g. the `masks/` folder of `tools/gen_pseudo.py ... --out-dir
 # data/synthetic/l2g_pseudo`. Elsewhere, override:
 #   --cfg-options train_dataloader.dataset.data_prefix.seg_map_path=/abs/path/to/masks
-# Dense CRF at test time (needs `pip install pydensecrf2`): --cfg-options model.test_cfg.crf.iters=10
+# Dense CRF at test time (needs `pip install pydensecrf2`), deeplab-pytorch's VOC settings:
+#   --cfg-options model.test_cfg.crf.iters=10
 _base_ = [
     "mmseg::_base_/models/deeplabv3plus_r50-d8.py",
     "mmseg::_base_/default_runtime.py",
@@ -102,7 +103,7 @@ model = dict(
     auxiliary_head=dict(
         in_channels=32, in_index=1, channels=32, num_classes=num_classes, norm_cfg=norm_cfg
     ),
-    test_cfg=dict(mode="whole", crf=None),
+    test_cfg=dict(mode="whole"),  # add crf=dict(...) for the dense CRF
 )
 
 # ---- schedule: a few hundred iterations ----

@@ -1,6 +1,14 @@
-"""L2G models: classifier, data preprocessor, backbones, heads, losses, decode heads."""
+"""L2G models: classifier, data preprocessor, backbones, heads, losses, segmenter parts."""
 
-from . import backbones, classifiers, decode_heads, heads, losses  # noqa: F401
+from . import (  # noqa: F401
+    backbones,
+    classifiers,
+    decode_heads,
+    heads,
+    losses,
+    postprocess,
+    segmentors,
+)
 from .data_preprocessor import L2GDataPreprocessor
 
 __all__ = ["L2GDataPreprocessor"]

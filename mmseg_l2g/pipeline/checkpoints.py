@@ -7,6 +7,7 @@ from typing import Dict
 
 import torch
 
+from ..apis.builders import load_state_dict
 from ..utils.atomic_io import atomic_torch_save
 
 
@@ -42,8 +43,7 @@ def cam_to_l2g_init(cam_checkpoint: str, out_path: str) -> str:
     Returns:
         ``out_path``.
     """
-    ckpt = torch.load(cam_checkpoint, map_location="cpu", weights_only=True)
-    state: Dict[str, torch.Tensor] = ckpt.get("state_dict", ckpt)
+    state: Dict[str, torch.Tensor] = load_state_dict(cam_checkpoint)
     glob = {k: v for k, v in state.items() if k.startswith(("global_backbone.", "global_head."))}
     if not glob:
         raise ValueError(f"{cam_checkpoint}: no global_backbone.* / global_head.* weights")

@@ -195,7 +195,8 @@ def test_segmentor_crf_uses_image_file_and_matches_dense_crf(tmp_path):
     refined.load_state_dict(plain.state_dict())
     with torch.no_grad():
         data = plain.data_preprocessor(packed_batch(image, path), False)
-        base_logits = plain.predict(**data)[0].seg_logits.data.clone()  # predict fills data's samples
+        # predict() writes into data's samples: keep a copy of the plain logits
+        base_logits = plain.predict(**data)[0].seg_logits.data.clone()
         result = refined.predict(**data)[0]
     np.testing.assert_array_equal(refined.crf_image(None, dict(img_path=path), (SIZE, SIZE)), image)
     expected = dense_crf(image, base_logits.softmax(0).numpy(), iters=5)
@@ -242,4 +243,3 @@ def test_segmentor_missing_image_file_is_named(tmp_path):
     data = model.data_preprocessor(packed_batch(image, missing), False)
     with torch.no_grad(), pytest.raises(FileNotFoundError, match="nope.jpg"):
         model.predict(**data)
-
