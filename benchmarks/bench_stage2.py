@@ -1,0 +1,248 @@
+"""Benchmark: stage-2 pseudo-mask generation against the network's forward time (item 3).
+
+Times, round robin over the same images (a synthetic dataset made for the run,
+or ``--data-root``) and the same randomly initialised global network:
+
+- ``generation``: ``mmseg_l2g.apis.generate_pseudo_masks`` with ``--batch-size``
+  images per batch: image loading, multi-scale + flipped inference,
+  upsampling, normalisation, pseudo masks, PNG writing (``--evaluate`` adds
+  the threshold-sweep scoring);
+- ``generation_single``: the same with one image per batch;
+- ``forward`` / ``forward_single``: only ``extract_cam_logits`` on the inputs
+  those runs feed the network (every scale, image and its flip stacked, in
+  batches of ``--batch-size`` or one image), prepared beforehand.
+
+Ratios: ``generation_over_forward`` = generation / forward, goal <= 1.15;
+the same one image at a time; ``batched_speedup`` = generation_single /
+generation (and the forward-only speed-up).
+
+Example::
+
+    python benchmarks/bench_stage2.py
+    python benchmarks/bench_stage2.py --backbone resnet50 --image-size 448 \\
+        --num-images 32 --batch-size 8 --device cuda --amp
+"""
+
+from __future__ import annotations
+
+import argparse
+import os.path as osp
+import sys
+import tempfile
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+
+if __package__ in (None, ""):
+    sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from benchmarks.common import (
+    Ratio,
+    add_common_args,
+    build_model,
+    check_common_args,
+    cprofile_top,
+    default_out,
+    finish,
+    init_registries,
+    profile_top_ops,
+    quiet_logs,
+    result_document,
+    synthetic_data_root,
+    time_interleaved,
+    timing_ratio,
+)
+
+NAME = "stage2"
+RATIO_KEYS = (
+    "generation_over_forward",
+    "generation_over_forward_single",
+    "batched_speedup",
+    "forward_batched_speedup",
+)
+
+
+def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
+    """Command-line options."""
+    from mmseg_l2g.apis import DEFAULT_SCALES
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    add_common_args(parser, batch_size=4)
+    parser.set_defaults(warmup=1, repeats=7)
+    parser.add_argument("--num-images", type=int, default=16, help="images per run")
+    parser.add_argument(
+        "--image-size", type=int, default=None, help="synthetic image side (default: global size)"
+    )
+    parser.add_argument("--scales", type=float, nargs="+", default=list(DEFAULT_SCALES))
+    parser.add_argument("--no-flip", action="store_true")
+    parser.add_argument("--workers", type=int, default=0, help="image-loading workers")
+    parser.add_argument("--evaluate", action="store_true", help="also score against the masks")
+    parser.add_argument("--data-root", default=None, help="an existing synthetic dataset")
+    parser.add_argument(
+        "--profile", action="store_true", help="also profile one generation run (torch + cProfile)"
+    )
+    args = parser.parse_args(argv)
+    if args.num_images < 1 or args.workers < 0 or not all(s > 0 for s in args.scales):
+        parser.error("--num-images must be >= 1, --workers >= 0, --scales positive")
+    return args
+
+
+def forward_inputs(
+    model: torch.nn.Module,
+    imgs: List[np.ndarray],
+    batch_size: int,
+    scales: Sequence[float],
+    flip: bool,
+) -> List[torch.Tensor]:
+    """The network inputs ``infer_cams_batch`` builds, for batches of ``batch_size`` images."""
+    from mmseg_l2g.apis import scaled_size
+
+    device = next(model.parameters()).device
+    inputs = []
+    for start in range(0, len(imgs), batch_size):
+        batch = torch.from_numpy(np.stack(imgs[start : start + batch_size])).permute(0, 3, 1, 2)
+        normed = model.data_preprocessor.normalize(batch.to(device))
+        height, width = normed.shape[-2:]
+        for scale in scales:
+            size = scaled_size(height, width, scale)
+            x = normed
+            if size != (height, width):
+                x = F.interpolate(
+                    normed, size=size, mode="bilinear", align_corners=False, antialias=scale < 1
+                )
+            inputs.append(torch.cat([x, x.flip(-1)]) if flip else x)
+    return inputs
+
+
+def _forward_all(model: torch.nn.Module, inputs: List[torch.Tensor], amp: bool) -> Callable:
+    device_type = inputs[0].device.type
+
+    def run() -> None:
+        with torch.no_grad(), torch.autocast(device_type, torch.float16, enabled=amp):
+            for x in inputs:
+                model.extract_cam_logits(x)
+
+    return run
+
+
+def run(args: argparse.Namespace) -> Tuple[Dict[str, Any], List[Ratio]]:
+    """Runs the benchmark; returns the JSON document and its ratios."""
+    from mmseg.registry import DATASETS
+
+    from mmseg_l2g.apis import CAMInferenceConfig, PseudoMaskSettings, generate_pseudo_masks
+    from mmseg_l2g.datasets.transforms.loading import read_bgr_image
+
+    device = check_common_args(args)
+    init_registries()
+    image_size = args.image_size or args.global_size
+    flip = not args.no_flip
+    cam_cfg = CAMInferenceConfig(scales=tuple(args.scales), flip=flip, fp16=args.amp)
+    profile: Dict[str, Any] = {}
+    with (
+        synthetic_data_root(args.data_root, args.num_images, image_size, args.seed) as root,
+        quiet_logs(),
+    ):
+        dataset = DATASETS.build(
+            dict(
+                type="SyntheticWSSSDataset",
+                data_root=root,
+                ann_file="ImageSets/Segmentation/train.txt",
+                pipeline=[],
+            )
+        )
+        indices = list(range(min(args.num_images, len(dataset))))
+        imgs = [read_bgr_image(dataset.get_data_info(i)["img_path"]) for i in indices]
+        if len({img.shape for img in imgs}) > 1:
+            raise SystemExit("bench_stage2 needs images of one size (the forward baseline batches)")
+        model = build_model(args.backbone, True, device).eval()
+        out_dir = tempfile.mkdtemp(prefix="l2g_bench_stage2_", dir=root)
+
+        def generation(batch_size: int) -> Callable[[], Any]:
+            settings = PseudoMaskSettings(
+                cam=cam_cfg,
+                sweep=(0.25,),
+                num_vis=0,
+                batch_size=batch_size,
+                num_workers=args.workers,
+                overwrite=True,
+            )
+            return lambda: generate_pseudo_masks(
+                model, dataset, out_dir, settings, indices, evaluate=args.evaluate, progress=False
+            )
+
+        fns = dict(
+            generation=generation(args.batch_size),
+            generation_single=generation(1),
+            forward=_forward_all(
+                model, forward_inputs(model, imgs, args.batch_size, args.scales, flip), args.amp
+            ),
+            forward_single=_forward_all(
+                model, forward_inputs(model, imgs, 1, args.scales, flip), args.amp
+            ),
+        )
+        timings = time_interleaved(fns, device, args.warmup, args.repeats)
+        if args.profile:
+            profile["torch"] = profile_top_ops(fns["generation"], device, steps=1)
+            print(profile["torch"].pop("table"))
+            profile["python"] = cprofile_top(fns["generation"])
+            print(profile["python"])
+    t = {name: timing.median for name, timing in timings.items()}
+    num = len(indices)
+    ratios = [
+        Ratio(
+            "generation_over_forward",
+            f"pseudo-mask generation / network forward (batch {args.batch_size})",
+            **timing_ratio(timings, lambda x: x["generation"] / x["forward"]),
+            goal=("<=", 1.15),
+        ),
+        Ratio(
+            "generation_over_forward_single",
+            "pseudo-mask generation / network forward (one image at a time)",
+            **timing_ratio(timings, lambda x: x["generation_single"] / x["forward_single"]),
+        ),
+        Ratio(
+            "batched_speedup",
+            f"generation speed-up, batch {args.batch_size} over one image at a time",
+            **timing_ratio(timings, lambda x: x["generation_single"] / x["generation"]),
+        ),
+        Ratio(
+            "forward_batched_speedup",
+            f"forward-only speed-up, batch {args.batch_size} over one image at a time",
+            **timing_ratio(timings, lambda x: x["forward_single"] / x["forward"]),
+        ),
+    ]
+    measurements = dict(
+        times_ms={name: timing.summary_ms() for name, timing in timings.items()},
+        ms_per_image={name: value * 1e3 / num for name, value in t.items()},
+        images_per_s=num / t["generation"],
+        num_images=num,
+        image_size=image_size,
+        maps_per_image=cam_cfg.num_maps,
+    )
+    if profile:
+        measurements["profile_generation"] = profile
+    settings = {k: v for k, v in vars(args).items() if k != "out"}
+    return result_document(NAME, settings, ratios, measurements, device), ratios
+
+
+def print_measurements(doc: Dict[str, Any]) -> None:
+    """Prints per-image times."""
+    m = doc["measurements"]
+    for name, value in m["ms_per_image"].items():
+        print(f"  {name:20s} {value:9.2f} ms/image")
+    print(f"  generation {m['images_per_s']:.1f} images/s")
+
+
+def main(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:
+    """Entry point; returns the JSON document."""
+    args = parse_args(argv)
+    doc, ratios = run(args)
+    print_measurements(doc)
+    finish(doc, ratios, default_out(NAME, args))
+    return doc
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,207 @@
+"""Runs every benchmark, prints one combined table and writes the results.
+
+Writes ``<results-dir>/<name>.json`` (every benchmark's document, the machine
+and the command) and ``<results-dir>/latest.md`` (the tables for the README's
+Performance section), both atomically. With ``--amp`` (CUDA) the training-step
+and stage-2 benchmarks run twice, without and with float16 autocast.
+
+Example::
+
+    python benchmarks/run_all.py
+    python benchmarks/run_all.py --device cuda --amp --backbone resnet50 \\
+        --global-size 448 --crop-size 320 --stage2-args "--image-size 448 --batch-size 8"
+"""
+
+from __future__ import annotations
+
+import argparse
+import os.path as osp
+import shlex
+import sys
+import time
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+if __package__ in (None, ""):
+    sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+import torch
+
+from benchmarks import bench_dataloader, bench_stage2, bench_train_step
+from benchmarks.common import (
+    BACKBONES,
+    RESULTS_DIR,
+    machine_info,
+    markdown_table,
+    ratio_rows,
+    text_table,
+    write_json_atomic,
+    write_text_atomic,
+)
+
+BENCHMARKS = dict(train_step=bench_train_step, dataloader=bench_dataloader, stage2=bench_stage2)
+AMP_BENCHMARKS = ("train_step", "stage2")
+QUANTITY_HEADERS = ["benchmark", "quantity", "value"]
+
+
+def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
+    """Command-line options."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--backbone", choices=BACKBONES, default="r18tiny")
+    parser.add_argument("--global-size", type=int, default=128)
+    parser.add_argument("--crop-size", type=int, default=90)
+    parser.add_argument("--num-views", type=int, default=6)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--amp", action="store_true", help="also run with AMP (CUDA)")
+    parser.add_argument("--threads", type=int, default=None, help="torch.set_num_threads")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--only", nargs="+", choices=list(BENCHMARKS), default=list(BENCHMARKS), help="subset"
+    )
+    for name in BENCHMARKS:
+        parser.add_argument(
+            f"--{name.replace('_', '-')}-args",
+            default="",
+            help=f"extra options of bench_{name}.py, one quoted string",
+        )
+    parser.add_argument("--name", default=None, help="results file stem (default: from options)")
+    parser.add_argument("--results-dir", default=RESULTS_DIR)
+    args = parser.parse_args(argv)
+    if args.amp and not args.device.startswith("cuda"):
+        parser.error("--amp needs --device cuda")
+    return args
+
+
+def default_name(args: argparse.Namespace) -> str:
+    """``<device>_<backbone>_<global>-<crop>``."""
+    device = torch.device(args.device).type
+    return f"{device}_{args.backbone}_{args.global_size}-{args.crop_size}"
+
+
+def bench_argv(args: argparse.Namespace, name: str, amp: bool) -> List[str]:
+    """The options passed on to one benchmark."""
+    argv = [
+        f"--backbone={args.backbone}",
+        f"--global-size={args.global_size}",
+        f"--crop-size={args.crop_size}",
+        f"--num-views={args.num_views}",
+        f"--device={args.device}",
+        f"--seed={args.seed}",
+    ]
+    if args.threads is not None:
+        argv.append(f"--threads={args.threads}")
+    if amp:
+        argv.append("--amp")
+    return argv + shlex.split(getattr(args, f"{name}_args"))
+
+
+def quantity_rows(label: str, doc: Dict[str, Any]) -> List[List[str]]:
+    """Absolute measurements worth a row in the results table."""
+    m = doc["measurements"]
+    rows: List[Tuple[str, str]] = []
+    if doc["benchmark"] == "train_step":
+        times = m["times_ms"]
+        rows += [
+            ("L2G train_step (ms)", f"{times['l2g_step']['median']:.1f}"),
+            ("global + local fwd+bwd + optimiser step (ms)", f"{m['parts_sum_ms']:.1f}"),
+            ("plain-CAM train_step (ms)", f"{times['cam_step']['median']:.1f}"),
+            ("L2G iterations/s", f"{m['l2g_iters_per_s']:.2f}"),
+            ("L2G images/s", f"{m['l2g_images_per_s']:.1f}"),
+            ("plain-CAM images/s", f"{m['cam_images_per_s']:.1f}"),
+        ]
+        for key, mib in m.get("peak_step_memory_mib", {}).items():
+            rows.append((f"peak step memory {key} (MiB)", f"{mib:.1f}"))
+    elif doc["benchmark"] == "dataloader":
+        rows += [
+            ("dataloader samples/s", f"{m['loader_samples_per_s']:.1f}"),
+            ("training samples/s", f"{m['training_samples_per_s']:.1f}"),
+        ]
+    elif doc["benchmark"] == "stage2":
+        per = m["ms_per_image"]
+        rows += [
+            ("generation (ms/image)", f"{per['generation']:.1f}"),
+            ("network forward (ms/image)", f"{per['forward']:.1f}"),
+            ("generation, one image at a time (ms/image)", f"{per['generation_single']:.1f}"),
+            ("generation images/s", f"{m['images_per_s']:.1f}"),
+        ]
+    return [[label, name, value] for name, value in rows]
+
+
+def machine_line(info: Dict[str, Any]) -> str:
+    """One line naming the machine."""
+    gpu = f", GPU {info['gpu']}" if info.get("gpu") else ", no GPU used"
+    return (
+        f"{info['cpu']} ({info['cpu_cores']} cores, {info['cpu_cores_usable']} usable, "
+        f"torch threads {info['torch_threads']}, load average {info['load_average'][0]})"
+        f"{gpu}; Python {info['python']}, torch {info['torch']}, mmengine {info['mmengine']}, "
+        f"mmseg {info['mmseg']}"
+    )
+
+
+def run(args: argparse.Namespace, argv: Sequence[str]) -> Dict[str, Any]:
+    """Runs the benchmarks; returns the combined document."""
+    results: Dict[str, Any] = {}
+    ratio_table: List[List[str]] = []
+    quantity_table: List[List[str]] = []
+    start = time.time()
+    for name in args.only:
+        module = BENCHMARKS[name]
+        for amp in (False, True) if args.amp and name in AMP_BENCHMARKS else (False,):
+            label = name + (" (amp)" if amp else "")
+            print(f"=== {label}", flush=True)
+            bench_args = module.parse_args(bench_argv(args, name, amp))
+            doc, ratios = module.run(bench_args)
+            module.print_measurements(doc)
+            results[label] = doc
+            ratio_table += ratio_rows(label, ratios)
+            quantity_table += quantity_rows(label, doc)
+    device = torch.device(args.device)
+    command = "python benchmarks/run_all.py " + " ".join(shlex.quote(a) for a in argv)
+    combined = dict(
+        name=args.name or default_name(args),
+        command=command.strip(),
+        machine=machine_info(device),
+        wall_s=time.time() - start,
+        ratios={label: doc["ratios"] for label, doc in results.items()},
+        results=results,
+    )
+    print()
+    print(text_table(ratio_table))
+    print()
+    print(text_table(quantity_table, QUANTITY_HEADERS))
+    print(f"\nmachine: {machine_line(combined['machine'])}")
+    json_path = osp.join(args.results_dir, combined["name"] + ".json")
+    write_json_atomic(json_path, combined)
+    md_path = osp.join(args.results_dir, "latest.md")
+    write_text_atomic(md_path, markdown_report(combined, ratio_table, quantity_table))
+    print(f"wrote {json_path} and {md_path}")
+    return combined
+
+
+def markdown_report(
+    combined: Dict[str, Any], ratio_table: List[List[str]], quantity_table: List[List[str]]
+) -> str:
+    """The markdown the README's Performance section shows."""
+    info = combined["machine"]
+    lines = [
+        f"Results `{combined['name']}` ({info['date']}, commit {info['git_commit']}).",
+        "",
+        f"Command: `{combined['command']}`",
+        "",
+        f"Machine: {machine_line(info)}.",
+        "",
+        markdown_table(ratio_table),
+        "",
+        markdown_table(quantity_table, QUANTITY_HEADERS),
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:
+    """Entry point; returns the combined document."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    return run(parse_args(argv), argv)
+
+
+if __name__ == "__main__":
+    main()
