@@ -6,6 +6,7 @@ import os.path as osp
 
 import torch
 from mmengine.config import Config, DictAction
+from mmengine.model import is_model_wrapper
 from mmengine.runner import Runner
 
 
@@ -54,10 +55,24 @@ def build_config(args: argparse.Namespace) -> Config:
     return cfg
 
 
+def check_checkpoint_fits(runner: Runner, checkpoint: str, config: str) -> None:
+    """Refuses a checkpoint that is unreadable or does not fit the config's model.
+
+    MMEngine loads ``load_from`` with ``strict=False``: missing or unexpected
+    keys are only logged, and a partly random model would be scored. The
+    errors name the checkpoint (and the mismatched keys).
+    """
+    from mmseg_l2g.apis import load_weights_strict
+
+    model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+    load_weights_strict(model, checkpoint, config)
+
+
 def main() -> None:
     """Builds the Runner and runs the test loop."""
     args = parse_args()
     runner = Runner.from_cfg(build_config(args))
+    check_checkpoint_fits(runner, args.checkpoint, args.config)
     runner.test()
 
 

@@ -146,15 +146,12 @@ def infer_cams_batch(
                 f"class index {union[-1]} is out of range for CAM logits with "
                 f"{logits.shape[1]} channels (C+1, background last)"
             )
-        maps = F.interpolate(
-            logits.float().index_select(1, union_index),
-            size=(height, width),
-            mode=cfg.interp,
-            align_corners=False,
-        )
+        maps = logits.float().index_select(1, union_index)
         if cfg.flip:
+            # Upsampling commutes with a mirror flip (symmetric kernel and grid), so
+            # each map and its flipped-back twin are summed before one upsampling.
             maps = maps[:batch] + maps[batch:].flip(-1)
-        total += maps
+        total += F.interpolate(maps, size=(height, width), mode=cfg.interp, align_corners=False)
     cams = torch.relu(total / cfg.num_maps)
 
     position = {c: i for i, c in enumerate(union)}

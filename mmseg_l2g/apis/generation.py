@@ -45,6 +45,7 @@ from torch.utils.data import DataLoader, Dataset
 from ..datasets.label_io import read_index_mask
 from ..datasets.transforms.loading import read_bgr_image, read_saliency
 from ..evaluation import ThresholdSweep, confusion_matrix, threshold_range
+from ..utils.atomic_io import is_temp_file
 from .cam_inference import CAMInferenceConfig, infer_cams, model_device, present_classes
 from .cam_overlay import render_cam_panel, save_cam_panel
 from .mask_io import atomic_write_json, load_cams_npz, save_cams_npz, save_palette_png
@@ -289,8 +290,30 @@ def prepare_out_dir(out_dir: str, signature: Dict[str, Any], overwrite: bool) ->
     if dist.is_main_process():
         for sub in ("masks", "cams", "vis"):
             os.makedirs(osp.join(out_dir, sub), exist_ok=True)
+        remove_stale_temp_files(out_dir)
         atomic_write_json(settings_path, signature)
     dist.barrier()
+
+
+def remove_stale_temp_files(out_dir: str) -> int:
+    """Deletes the temp files a killed run left; returns how many.
+
+    Such a file never counts as an output (outputs appear only by rename), so
+    removing it loses nothing.
+    """
+    removed = 0
+    for folder in [out_dir] + [osp.join(out_dir, sub) for sub in ("masks", "cams", "vis")]:
+        if not osp.isdir(folder):
+            continue
+        for name in os.listdir(folder):
+            if is_temp_file(name):
+                os.remove(osp.join(folder, name))
+                removed += 1
+    if removed:
+        MMLogger.get_current_instance().info(
+            f"removed {removed} temp files left by an interrupted run in {out_dir}"
+        )
+    return removed
 
 
 def _missing_output(

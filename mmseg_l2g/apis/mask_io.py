@@ -10,36 +10,16 @@ from __future__ import annotations
 
 import io
 import json
-import os
-import os.path as osp
-import tempfile
 import zipfile
 from typing import Any, Sequence, Tuple
 
 import numpy as np
 from PIL import Image
 
+from ..utils.atomic_io import atomic_write_bytes
+
 # Fixed zip entry time, so that an npz's bytes depend only on its arrays.
 _ZIP_DATE_TIME = (1980, 1, 1, 0, 0, 0)
-
-
-def atomic_write_bytes(path: str, data: bytes) -> None:
-    """Writes ``data`` to ``path`` through a temporary file and a rename.
-
-    Args:
-        path: the target file; its directory must exist.
-        data: the complete file content.
-    """
-    directory = osp.dirname(osp.abspath(path))
-    fd, tmp_path = tempfile.mkstemp(dir=directory, prefix="." + osp.basename(path), suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp_path, path)
-    except BaseException:
-        if osp.exists(tmp_path):
-            os.remove(tmp_path)
-        raise
 
 
 def atomic_write_json(path: str, obj: Any) -> None:

@@ -330,17 +330,24 @@ def write_label_list(
         labels: ``img_id -> (C,) multi-hot`` mapping (or ``(id, label)``
             pairs), written in the given order.
         class_names: when given, writes class names instead of indices.
+
+    Raises:
+        OSError: the file cannot be written (read-only folder, full disk);
+            the message names ``path`` and ``path`` is left as it was.
     """
     items = labels.items() if isinstance(labels, Mapping) else labels
     lines = [format_label_line(img_id, label, class_names) for img_id, label in items]
     folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp_path = tempfile.mkstemp(prefix=".tmp_", suffix=".txt", dir=folder)
+    tmp_path = None
     try:
+        os.makedirs(folder, exist_ok=True)
+        fd, tmp_path = tempfile.mkstemp(prefix=".tmp_", suffix=".txt", dir=folder)
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write("".join(line + "\n" for line in lines))
         os.replace(tmp_path, path)
-    except BaseException:
-        if os.path.exists(tmp_path):
+    except BaseException as exc:
+        if tmp_path is not None and os.path.exists(tmp_path):
             os.remove(tmp_path)
+        if isinstance(exc, OSError):
+            raise OSError(exc.errno, f"cannot write {path}: {exc.strerror or exc}") from exc
         raise

@@ -90,7 +90,8 @@ class SyntheticWSSSDataset(WSSSDataset):
         meta = read_synthetic_meta(data_root)
         merged = dict(classes=tuple(meta["classes"]), palette=meta["palette"])
         if "generator_version" in meta:
-            merged["generator_version"] = str(meta["generator_version"])
+            # A tuple, not a str: MMEngine would try a str metainfo value as a meta file.
+            merged["generator_version"] = (str(meta["generator_version"]),)
         merged.update(metainfo or {})
         return super()._resolve_metainfo(merged, data_root)
 

@@ -15,6 +15,8 @@ from typing import Any, Iterator
 import numpy as np
 from PIL import Image
 
+TEMP_PREFIX = ".tmp_"
+
 
 @contextlib.contextmanager
 def atomic_output(path: str) -> Iterator[str]:
@@ -32,14 +34,27 @@ def atomic_output(path: str) -> Iterator[str]:
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
     suffix = os.path.splitext(path)[1]
-    fd, tmp_path = tempfile.mkstemp(prefix=".tmp_", suffix=suffix, dir=folder)
+    fd, tmp_path = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=suffix, dir=folder)
     os.close(fd)
     try:
         yield tmp_path
         os.replace(tmp_path, path)
+    except OSError as exc:
+        raise OSError(exc.errno, f"cannot write {path}: {exc.strerror or exc}") from exc
     finally:
         if os.path.exists(tmp_path):
             os.remove(tmp_path)
+
+
+def atomic_write_bytes(path: str, data: bytes) -> None:
+    """Writes ``data`` to ``path`` atomically; an error names ``path``, leaves nothing."""
+    with atomic_output(path) as tmp_path, open(tmp_path, "wb") as f:
+        f.write(data)
+
+
+def is_temp_file(name: str) -> bool:
+    """Whether a file name is one of :func:`atomic_output`'s temp names."""
+    return name.startswith(TEMP_PREFIX)
 
 
 def atomic_torch_save(obj: Any, path: str) -> None:

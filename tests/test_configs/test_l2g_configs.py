@@ -27,7 +27,7 @@ def synthetic_root(tmp_path_factory) -> str:
 
 
 def _voc_layout(src: str, dst: str, split_dirs: dict) -> None:
-    """Copies synthetic data into a VOC / COCO-like layout (``split_dirs`` maps kinds to folders)."""
+    """Copies synthetic data into a VOC or COCO-like layout (``split_dirs``: kind -> folder)."""
     for split, files in (("train", "train"), ("val", "val")):
         ids = open(osp.join(src, "ImageSets/Segmentation", f"{files}.txt")).read().split()
         labels = open(osp.join(src, "ImageSets/Segmentation", f"{files}_cls.txt")).read()

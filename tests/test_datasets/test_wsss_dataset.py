@@ -310,7 +310,7 @@ def test_synthetic_reads_meta_and_split_label_file(tmp_path):
     assert isinstance(train, SyntheticWSSSDataset)
     assert train.metainfo["classes"] == tuple(classes)
     assert train.metainfo["palette"] == palette
-    assert train.metainfo["generator_version"] == "1.0"
+    assert train.metainfo["generator_version"] == ("1.0",)
     assert train.label_file == str(root / "ImageSets/Segmentation/train_cls.txt")
     labels = [train.get_data_info(i)["gt_label"].tolist() for i in range(2)]
     assert labels == [[0, 0, 1], [0, 1, 0]]  # from train_cls.txt, not from the masks

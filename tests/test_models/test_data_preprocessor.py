@@ -3,7 +3,7 @@
 import pytest
 import torch
 import torch.nn.functional as F
-from conftest import fabricated_batch
+from model_test_utils import fabricated_batch
 
 from mmseg_l2g.datasets.transforms import LocalCropTransform, PackL2GInputs
 from mmseg_l2g.models import L2GDataPreprocessor

@@ -3,11 +3,10 @@
 import pytest
 import torch
 import torch.nn.functional as F
-from conftest import fabricated_batch, tiny_l2g_cfg
 from mmengine.optim import OptimWrapper
 from mmengine.registry import DefaultScope
-
 from mmseg.registry import MODELS
+from model_test_utils import fabricated_batch, tiny_l2g_cfg
 
 
 @pytest.fixture(autouse=True)

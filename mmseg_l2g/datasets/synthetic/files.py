@@ -6,16 +6,10 @@ from typing import Sequence
 import numpy as np
 from PIL import Image
 
-from ...utils.atomic_io import atomic_output
+from ...utils.atomic_io import atomic_write_bytes  # noqa: F401  (used by generator, preview)
 from .classes import IGNORE_COLOUR
 
 JPEG_QUALITY = 95
-
-
-def atomic_write_bytes(path: str, data: bytes) -> None:
-    """Writes ``data`` to ``path`` atomically (temp file beside it, then ``os.replace``)."""
-    with atomic_output(path) as tmp_path, open(tmp_path, "wb") as file:
-        file.write(data)
 
 
 def atomic_write_text(path: str, text: str) -> None:

@@ -6,7 +6,6 @@ import numpy as np
 import torch
 from mmcv.transforms import BaseTransform
 from mmengine.structures import PixelData
-
 from mmseg.registry import TRANSFORMS
 from mmseg.structures import SegDataSample
 

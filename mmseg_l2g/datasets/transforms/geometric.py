@@ -9,7 +9,6 @@ mmseg's ``RandomCrop`` already crops every key in ``seg_fields``.
 import mmcv
 import numpy as np
 from mmcv.transforms import RandomFlip, Resize
-
 from mmseg.registry import TRANSFORMS
 
 

@@ -190,7 +190,9 @@ class LoadWSSSAnnotations(BaseTransform):
     For validation and pseudo-mask scoring only, never for training. Palette
     PNGs give their class indices (not colours). When ``seg_map_path`` is
     ``None`` nothing happens. When the image is loaded, a mask of another size
-    raises ``ValueError`` naming the file and both sizes.
+    than the original image (``ori_shape``; the mask is not resized, as in
+    mmseg, where predictions are scored at the original size) raises
+    ``ValueError`` naming the file and both sizes.
     """
 
     def transform(self, results: dict) -> dict:
@@ -199,11 +201,13 @@ class LoadWSSSAnnotations(BaseTransform):
         if path is None:
             return results
         mask = read_index_mask(path)
-        if "img" in results and mask.shape != results["img"].shape[:2]:
-            height, width = results["img"].shape[:2]
-            raise ValueError(
-                f"{path}: mask is {mask.shape[0]}x{mask.shape[1]}, image is {height}x{width} (HxW)"
-            )
+        if "img" in results:
+            height, width = tuple(results.get("ori_shape") or results["img"].shape)[:2]
+            if mask.shape != (height, width):
+                raise ValueError(
+                    f"{path}: mask is {mask.shape[0]}x{mask.shape[1]}, image is "
+                    f"{height}x{width} (HxW)"
+                )
         results["gt_seg_map"] = mask
         seg_fields = results.setdefault("seg_fields", [])
         if "gt_seg_map" not in seg_fields:
