@@ -2,7 +2,7 @@
 
 Builds the training dataloader as the Runner does (``Runner.build_dataloader``:
 ``InfiniteSampler``, ``pseudo_collate``, persistent workers) over the real
-synthetic training pipeline of ``configs/l2g/l2g_r18tiny_1xb8-600it_synthetic-128.py``
+synthetic training pipeline of ``configs/l2g/l2g_plaincnn_1xb8-600it_synthetic-128.py``
 (load JPEG, resize to the global size, flip, ``LocalCropTransform``, pack), on a
 synthetic dataset made for the run (or ``--data-root``). Measures:
 

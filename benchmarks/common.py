@@ -53,9 +53,9 @@ import torch
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 RESULTS_DIR = osp.join(REPO_ROOT, "benchmarks", "results")
-MODEL_BASE_CONFIG = osp.join(REPO_ROOT, "configs", "_base_", "models", "l2g_r18tiny.py")
-TRAIN_CONFIG = osp.join(REPO_ROOT, "configs", "l2g", "l2g_r18tiny_1xb8-600it_synthetic-128.py")
-BACKBONES = ("r18tiny", "plaincnn", "resnet50")
+MODEL_BASE_CONFIG = osp.join(REPO_ROOT, "configs", "_base_", "models", "l2g_plaincnn.py")
+TRAIN_CONFIG = osp.join(REPO_ROOT, "configs", "l2g", "l2g_plaincnn_1xb8-600it_synthetic-128.py")
+BACKBONES = ("synthetic", "plaincnn", "resnet50")
 NUM_CLASSES = 4  # the synthetic data's foreground classes
 
 # ----------------------------------------------------------------------------- setup
@@ -72,7 +72,7 @@ def init_registries() -> None:
 
 def add_common_args(parser: argparse.ArgumentParser, batch_size: int = 8) -> None:
     """Options every benchmark shares (model, sizes, device, repeats, output)."""
-    parser.add_argument("--backbone", choices=BACKBONES, default="r18tiny")
+    parser.add_argument("--backbone", choices=BACKBONES, default="synthetic")
     parser.add_argument("--global-size", type=int, default=128, help="global view side")
     parser.add_argument("--crop-size", type=int, default=90, help="local view side")
     parser.add_argument("--num-views", type=int, default=6, help="local views N per image")
@@ -307,10 +307,10 @@ def measure_step_peak_memory(
 
 
 def backbone_and_channels(name: str) -> Tuple[dict, int]:
-    """Backbone config and its output channels: ``r18tiny`` (the synthetic configs'),
-    ``plaincnn`` (the plugin's small VGG-style net) or ``resnet50`` (mmpretrain,
-    output stride 8)."""
-    if name == "r18tiny":
+    """Backbone config and its output channels: ``synthetic`` (the synthetic configs'),
+    ``plaincnn`` (PlainCNN at its default 32-128 widths) or ``resnet50``
+    (mmpretrain, output stride 8)."""
+    if name == "synthetic":
         from mmengine.config import Config
 
         cfg = Config.fromfile(MODEL_BASE_CONFIG)
@@ -332,7 +332,7 @@ def backbone_and_channels(name: str) -> Tuple[dict, int]:
 def build_model(backbone: str, with_local: bool, device: torch.device) -> torch.nn.Module:
     """An ``L2GClassifier`` as the synthetic L2G config builds it, with ``backbone``.
 
-    ``with_local=False`` is the plain-CAM baseline of ``cam_r18tiny_...`` (the
+    ``with_local=False`` is the plain-CAM baseline of ``cam_plaincnn_...`` (the
     global network alone with a classification loss).
     """
     from mmengine.config import Config

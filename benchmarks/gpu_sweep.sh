@@ -5,18 +5,20 @@
 set -uo pipefail
 OUT="${1:-/tmp/gpu_sweep}"
 mkdir -p "$OUT"
-COMMON="--device cuda --workers 3 --backbone ${BACKBONE:-16,32,64,64} --cam-iters ${CAM_ITERS:-1000} --l2g-iters ${L2G_ITERS:-400}"
-# name|design JSON
+COMMON="--device cuda --workers 2 --cam-iters ${CAM_ITERS:-1000} --l2g-iters ${L2G_ITERS:-500}"
+# name|design JSON|extra options
 RUNS=(
-  "default|{}"
-  "subtle|{\"texture_contrast\": 0.2, \"body_texture_reliability\": 0.9}"
-  "subtle_marks|{\"texture_contrast\": 0.2, \"body_texture_reliability\": 0.9, \"mark_size_ratio\": 0.05}"
+  "default|{}|"
+  "subtle|{\"texture_contrast\": 0.2, \"body_texture_reliability\": 0.9}|"
+  "subtler|{\"texture_contrast\": 0.12, \"body_texture_reliability\": 1.0}|"
+  "subtle_long|{\"texture_contrast\": 0.2, \"body_texture_reliability\": 0.9}|--cam-iters 2000 --l2g-iters 1000"
 )
 pids=()
 for run in "${RUNS[@]}"; do
-  name="${run%%|*}"; design="${run#*|}"
+  IFS='|' read -r name design extra <<< "$run"
   for seed in 0 1; do
-    OMP_NUM_THREADS=2 python3 benchmarks/synthetic_cam_vs_l2g.py $COMMON --seeds "$seed" \
+    # shellcheck disable=SC2086
+    OMP_NUM_THREADS=1 python3 benchmarks/synthetic_cam_vs_l2g.py $COMMON $extra --seeds "$seed" \
       --design "$design" --data-dir "/tmp/sweep_data_$name" \
       --out "$OUT/sweep_${name}_seed${seed}.json" > "$OUT/sweep_${name}_seed${seed}.log" 2>&1 &
     pids+=($!)

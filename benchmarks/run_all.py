@@ -46,7 +46,7 @@ QUANTITY_HEADERS = ["benchmark", "quantity", "value"]
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     """Command-line options."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--backbone", choices=BACKBONES, default="r18tiny")
+    parser.add_argument("--backbone", choices=BACKBONES, default="synthetic")
     parser.add_argument("--global-size", type=int, default=128)
     parser.add_argument("--crop-size", type=int, default=90)
     parser.add_argument("--num-views", type=int, default=6)

@@ -45,9 +45,9 @@ from mmseg_l2g.evaluation import threshold_range  # noqa: E402
 from mmseg_l2g.utils.atomic_io import atomic_write_text  # noqa: E402
 
 CONFIGS = dict(
-    cam="configs/l2g/cam_r18tiny_1xb8-600it_synthetic-128.py",
-    l2g="configs/l2g/l2g_r18tiny_1xb8-600it_synthetic-128.py",
-    l2g_sal="configs/l2g/l2g-sal_r18tiny_1xb8-600it_synthetic-128.py",
+    cam="configs/l2g/cam_plaincnn_1xb8-600it_synthetic-128.py",
+    l2g="configs/l2g/l2g_plaincnn_1xb8-600it_synthetic-128.py",
+    l2g_sal="configs/l2g/l2g-sal_plaincnn_1xb8-600it_synthetic-128.py",
 )
 
 

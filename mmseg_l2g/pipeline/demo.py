@@ -13,9 +13,9 @@ from .figure import write_comparison_figure
 from .stages import StageRunner
 
 L2G_CONFIGS = dict(
-    cam="configs/l2g/cam_r18tiny_1xb8-600it_synthetic-128.py",
-    l2g="configs/l2g/l2g_r18tiny_1xb8-600it_synthetic-128.py",
-    l2g_sal="configs/l2g/l2g-sal_r18tiny_1xb8-600it_synthetic-128.py",
+    cam="configs/l2g/cam_plaincnn_1xb8-600it_synthetic-128.py",
+    l2g="configs/l2g/l2g_plaincnn_1xb8-600it_synthetic-128.py",
+    l2g_sal="configs/l2g/l2g-sal_plaincnn_1xb8-600it_synthetic-128.py",
 )
 SEG_CONFIG = "configs/deeplab/deeplabv2_r18tiny_1xb8-300it_synthetic-128_l2g-pseudo.py"
 

@@ -18,7 +18,7 @@ from mmseg_l2g.datasets.synthetic import make_synthetic
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TOOL = osp.join(REPO, "tools", "gen_pseudo.py")
-CONFIG = osp.join(REPO, "configs", "l2g", "l2g_r18tiny_1xb8-600it_synthetic-128.py")
+CONFIG = osp.join(REPO, "configs", "l2g", "l2g_plaincnn_1xb8-600it_synthetic-128.py")
 NUM_TRAIN = 6
 
 

@@ -25,7 +25,7 @@ from mmseg_l2g.datasets.synthetic import make_synthetic
 from mmseg_l2g.engine.hooks import CAMGenerationHook
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-CONFIG = osp.join(REPO, "configs", "l2g", "l2g_r18tiny_1xb8-600it_synthetic-128.py")
+CONFIG = osp.join(REPO, "configs", "l2g", "l2g_plaincnn_1xb8-600it_synthetic-128.py")
 
 
 @pytest.fixture(scope="module")

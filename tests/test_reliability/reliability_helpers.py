@@ -25,7 +25,7 @@ REPO = osp.dirname(osp.dirname(HERE))
 TRAIN_TOOL = osp.join(REPO, "tools", "train.py")
 TEST_TOOL = osp.join(REPO, "tools", "test.py")
 GEN_TOOL = osp.join(REPO, "tools", "gen_pseudo.py")
-BASE_CONFIG = osp.join(REPO, "configs", "l2g", "l2g_r18tiny_1xb8-600it_synthetic-128.py")
+BASE_CONFIG = osp.join(REPO, "configs", "l2g", "l2g_plaincnn_1xb8-600it_synthetic-128.py")
 NUM_TRAIN, NUM_VAL, IMAGE_SIZE = 16, 4, 64
 MAX_ITERS, CKPT_INTERVAL = 8, 2
 # A single subprocess (import ~6-10 s on a busy machine, then a few seconds of work).

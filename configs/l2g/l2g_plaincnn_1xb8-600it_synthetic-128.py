@@ -1,7 +1,7 @@
 # L2G on the built-in synthetic data. No saliency is loaded, so every image uses
 # the attention transfer loss (the shape loss stays configured but unused: loss_st = 0).
 _base_ = [
-    "../_base_/models/l2g_r18tiny.py",
+    "../_base_/models/l2g_plaincnn.py",
     "../_base_/datasets/synthetic_l2g.py",
     "../_base_/schedules/synthetic_600it.py",
     "../_base_/default_runtime.py",

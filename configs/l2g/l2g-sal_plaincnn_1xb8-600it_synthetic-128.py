@@ -1,5 +1,5 @@
 # L2G with shape transfer: saliency maps are loaded and follow the global view.
-_base_ = ["./l2g_r18tiny_1xb8-600it_synthetic-128.py"]
+_base_ = ["./l2g_plaincnn_1xb8-600it_synthetic-128.py"]
 train_dataloader = dict(
     dataset=dict(
         pipeline=[

@@ -1,17 +1,7 @@
-# L2G with a small stride-8 mmseg ResNet-18 (1/4 width, 3 stages), for CPU runs.
+# L2G with a small stride-8 VGG-style CNN (PlainCNN, 4 stages of 2 convs, 16-64
+# channels, the last stage dilated), for CPU runs on the synthetic data.
 num_classes = 4
-backbone = dict(
-    type="ResNetV1c",
-    depth=18,
-    stem_channels=16,
-    base_channels=16,
-    num_stages=3,
-    strides=(1, 2, 1),
-    dilations=(1, 1, 2),
-    out_indices=(2,),
-    norm_cfg=dict(type="BN", requires_grad=True),
-    contract_dilation=True,
-)
+backbone = dict(type="PlainCNN", channels=(16, 32, 64, 64))
 model = dict(
     type="L2GClassifier",
     data_preprocessor=dict(type="L2GDataPreprocessor"),

@@ -1,5 +1,5 @@
 # The plain-CAM baseline: the global network alone, trained with a classification loss.
-_base_ = ["./l2g_r18tiny_1xb8-600it_synthetic-128.py"]
+_base_ = ["./l2g_plaincnn_1xb8-600it_synthetic-128.py"]
 model = dict(with_local=False, global_cls_weight=1.0)
 train_dataloader = dict(
     dataset=dict(
