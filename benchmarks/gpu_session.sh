@@ -16,7 +16,12 @@ T0=$(date +%s)
 stamp() { echo "[gpu_session +$(( $(date +%s) - T0 ))s] $*"; }
 
 stamp "installing the kit"
-python3 -m pip install -q --no-index --no-deps --target "$SITE" "$KIT"/*.whl || exit 1
+python3 -m pip install -q --no-index --no-deps --target "$SITE" \
+  $(ls "$KIT"/*.whl | grep -v importlib_metadata) || exit 1
+# The kit's importlib_metadata needs a package it lacks; the standard library's
+# importlib.metadata serves mmpretrain's two imports.
+mkdir -p "$SITE/importlib_metadata"
+echo "from importlib.metadata import *  # noqa: F401,F403" > "$SITE/importlib_metadata/__init__.py"
 export PYTHONPATH="$SITE:$PWD"
 # The plugin calls no mmcv.ops; mmseg only imports them. When BUILD_MMCV_OPS=1 the
 # CPU ops are compiled (~2-4 min); otherwise a pure-Python mmcv plus an import stub
