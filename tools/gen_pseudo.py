@@ -146,6 +146,13 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     )
     parser.add_argument("--save-cams", action="store_true", help="write OUT/cams/<img_id>.npz")
     parser.add_argument(
+        "--crf",
+        action="store_true",
+        help="refine each written mask with a dense CRF on its image (needs pydensecrf2; "
+        "metrics.json scores the masks before the CRF)",
+    )
+    parser.add_argument("--crf-iters", type=int, default=10, help="CRF iterations (default 10)")
+    parser.add_argument(
         "--from-cams",
         nargs="?",
         const="",
@@ -250,6 +257,7 @@ def run(args: argparse.Namespace) -> int:
         num_workers=args.num_workers,
         cams_dir=cams_dir,
         overwrite=args.overwrite,
+        crf=dict(iters=args.crf_iters) if args.crf else None,
     )
     dataset = build_stage2_dataset(dataset_config(cfg, args.split))
     count = len(dataset) if args.limit is None else min(args.limit, len(dataset))

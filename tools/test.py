@@ -9,6 +9,8 @@ from mmengine.config import Config, DictAction
 from mmengine.model import is_model_wrapper
 from mmengine.runner import Runner
 
+from mmseg_l2g.engine.cpu_distributed import configure_cpu_distributed, start_cpu_process_group
+
 
 def parse_args() -> argparse.Namespace:
     """Command-line arguments, as mmseg's tools/test.py."""
@@ -51,7 +53,7 @@ def build_config(args: argparse.Namespace) -> Config:
         cfg.test_evaluator["output_dir"] = args.out
         cfg.test_evaluator["keep_results"] = True
     if args.launcher != "none" and not torch.cuda.is_available():
-        cfg.setdefault("env_cfg", {}).setdefault("dist_cfg", {})["backend"] = "gloo"
+        configure_cpu_distributed(cfg, args.launcher)
     return cfg
 
 
@@ -71,9 +73,15 @@ def check_checkpoint_fits(runner: Runner, checkpoint: str, config: str) -> None:
 def main() -> None:
     """Builds the Runner and runs the test loop."""
     args = parse_args()
-    runner = Runner.from_cfg(build_config(args))
-    check_checkpoint_fits(runner, args.checkpoint, args.config)
-    runner.test()
+    cfg = build_config(args)
+    start_cpu_process_group(args.launcher)
+    try:
+        runner = Runner.from_cfg(cfg)
+        check_checkpoint_fits(runner, args.checkpoint, args.config)
+        runner.test()
+    finally:
+        if torch.distributed.is_available() and torch.distributed.is_initialized():
+            torch.distributed.destroy_process_group()
 
 
 if __name__ == "__main__":

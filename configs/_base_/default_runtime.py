@@ -7,7 +7,9 @@ env_cfg = dict(
     dist_cfg=dict(backend="nccl"),  # tools/train.py switches to gloo without CUDA
 )
 vis_backends = [dict(type="LocalVisBackend")]
-visualizer = dict(type="SegLocalVisualizer", vis_backends=vis_backends, name="visualizer")
+# No fixed name: each Runner gets its own visualizer (a shared name would send a
+# second in-process run's scalars to the first run's folder).
+visualizer = dict(type="SegLocalVisualizer", vis_backends=vis_backends)
 log_level = "INFO"
 load_from = None
 resume = False

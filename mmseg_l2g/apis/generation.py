@@ -79,6 +79,9 @@ class PseudoMaskSettings:
         cams_dir: read every image's CAMs from ``<cams_dir>/<img_id>.npz``
             instead of running the network.
         overwrite: rebuild every output even where it exists.
+        crf: dense-CRF settings (``dense_crf`` keywords, e.g. ``dict(iters=10)``)
+            refining each written mask from its image; ``None``: no CRF. The
+            sweep scores the masks before the CRF.
     """
 
     cam: CAMInferenceConfig = field(default_factory=CAMInferenceConfig)
@@ -93,6 +96,7 @@ class PseudoMaskSettings:
     num_workers: int = 0
     cams_dir: Optional[str] = None
     overwrite: bool = False
+    crf: Optional[Dict[str, Any]] = None
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.bg_thr <= 1.0:
@@ -131,6 +135,7 @@ class PseudoMaskSettings:
             bg_thr=round(float(self.bg_thr), 6),
             saliency=saliency,
             sal_thr=round(float(self.sal_thr), 6) if self.saliency else None,
+            crf=dict(self.crf) if self.crf is not None else None,
         )
 
 
@@ -168,6 +173,7 @@ class _Job:
     cams_out: Optional[str]
     vis_out: Optional[str]
     evaluate: bool
+    crf: bool = False
 
     @property
     def img_id(self) -> str:
@@ -175,7 +181,11 @@ class _Job:
 
     @property
     def needs_image(self) -> bool:
-        return self.cams_path is None or self.vis_out is not None
+        return (
+            self.cams_path is None
+            or self.vis_out is not None
+            or (self.crf and self.mask_out is not None)
+        )
 
 
 class _JobLoader(Dataset):
@@ -354,7 +364,10 @@ def _plan_jobs(
         elif out_dir is not None and not settings.overwrite:
             existing = osp.join(out_dir, "cams", img_id + ".npz")
             cams_path = existing if osp.isfile(existing) else None
-        jobs.append(_Job(position, info, cams_path, mask_out, cams_out, vis_out, score))
+        jobs.append(
+            _Job(position, info, cams_path, mask_out, cams_out, vis_out, score,
+                 crf=settings.crf is not None)
+        )  # fmt: skip
     return jobs, skipped
 
 
@@ -396,6 +409,14 @@ class _Runner:
         for item in ok:
             self._finish(item)
 
+    def _crf(self, img_bgr: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """The mask refined by a dense CRF on its image (ignored pixels stay ignored)."""
+        from ..models.postprocess.dense_crf import crf_refine_labels
+
+        rgb = np.ascontiguousarray(img_bgr[:, :, ::-1])
+        num_classes = self.sweep.num_classes
+        return crf_refine_labels(rgb, mask, num_classes, keep_ignore=True, **self.settings.crf)
+
     def _fail(self, job: _Job, reason: str) -> None:
         self.failures.append((job.position, job.img_id, reason))
 
@@ -421,6 +442,8 @@ class _Runner:
         if need_mask:
             mask = make_pseudo_mask(cams, labels, self.settings.bg_thr, sal, self.settings.sal_thr)
             mask = mask.cpu().numpy()
+            if self.settings.crf is not None:
+                mask = self._crf(item["img"], mask)
         if job.mask_out is not None:
             save_palette_png(job.mask_out, mask, self.palette)
         if job.cams_out is not None:

@@ -17,6 +17,7 @@ L2G_CONFIGS = dict(
     l2g="configs/l2g/l2g_plaincnn_1xb8-600it_synthetic-128.py",
     l2g_sal="configs/l2g/l2g-sal_plaincnn_1xb8-600it_synthetic-128.py",
 )
+SWEEP = "0.05:0.95:0.05"  # background thresholds scored in stage 2
 SEG_CONFIG = "configs/deeplab/deeplabv2_r18tiny_1xb8-300it_synthetic-128_l2g-pseudo.py"
 
 
@@ -131,12 +132,12 @@ def run_demo(
             f"pseudo_{name}",
             L2G_CONFIGS[name],
             ckpt,
-            ["--split", "train", "--save-cams", "--scales", *scales],
+            ["--split", "train", "--save-cams", "--sweep", SWEEP, "--scales", *scales],
             data,
         )
     best = max(("l2g", "l2g_sal"), key=lambda n: _best(scores[n])[1])
     best_thr = _best(scores[best])[0]
-    masks = stages.gen_pseudo(
+    stages.gen_pseudo(
         f"masks_{best}",
         L2G_CONFIGS[best],
         None,
@@ -150,7 +151,6 @@ def run_demo(
         ],
         data,
     )
-    del masks
     mask_dir = osp.join(work_dir, f"masks_{best}", "masks")
 
     # Stage 3: the segmenter on the pseudo masks, scored on the real val masks.
@@ -182,10 +182,10 @@ def run_demo(
 
 
 def _best(metrics: dict) -> tuple:
-    """(best threshold, its mIoU in %) from a stage-2 ``metrics.json``."""
+    """(best threshold, its mIoU in %) from a stage-2 ``metrics.json`` (mIoU in 0..1)."""
     if not metrics:
         return (math.nan, math.nan)
-    return (float(metrics["best_thr"]), float(metrics["best_miou"]))
+    return (float(metrics["best_thr"]), round(100.0 * float(metrics["best_miou"]), 2))
 
 
 def _figure(work_dir: str, data_root: str, rows: int = 4) -> str:

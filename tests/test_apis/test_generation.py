@@ -162,3 +162,26 @@ def test_scoring_only_run_writes_nothing(tiny_model, tiny_dataset, tmp_path):
     result = generate_pseudo_masks(tiny_model, tiny_dataset, None, settings(), indices=[0, 3])
     assert result.sweep.num_images == 2 and result.num_processed == 2
     assert tiny_model.training is False
+
+
+def test_crf_refines_each_written_mask_from_its_image(tiny_model, tiny_dataset, tmp_path):
+    from mmseg_l2g.models.postprocess.dense_crf import crf_refine_labels
+
+    plain, refined = str(tmp_path / "plain"), str(tmp_path / "crf")
+    generate_pseudo_masks(tiny_model, tiny_dataset, plain, settings(num_vis=0))
+    result = generate_pseudo_masks(
+        tiny_model, tiny_dataset, refined, settings(num_vis=0, crf=dict(iters=5))
+    )
+    assert result.num_processed == 5 and not result.failures
+    changed = 0
+    for index in range(5):
+        info = tiny_dataset.get_data_info(index)
+        before = read_index_mask(osp.join(plain, "masks", info["img_id"] + ".png"))
+        after = read_index_mask(osp.join(refined, "masks", info["img_id"] + ".png"))
+        rgb = np.array(Image.open(info["img_path"]).convert("RGB"))
+        expected = crf_refine_labels(rgb, before, 4, keep_ignore=True, iters=5)
+        assert np.array_equal(after, expected)
+        changed += int((after != before).sum())
+    assert changed > 0  # the CRF did something on these images
+    settings_json = json.loads(open(osp.join(refined, "settings.json")).read())
+    assert settings_json["crf"] == {"iters": 5}

@@ -12,7 +12,7 @@ import sys
 import torch
 from mmengine.dataset import pseudo_collate
 from mmseg.registry import DATASETS, MODELS
-from reliability_helpers import MAX_ITERS, TRAIN_TOOL, last_checkpoint, run_tool, tail
+from reliability_helpers import MAX_ITERS, TEST_TOOL, TRAIN_TOOL, last_checkpoint, run_tool, tail
 
 from mmseg_l2g.apis import load_config
 
@@ -49,3 +49,12 @@ def test_two_process_training_and_single_process_loading(tiny_config, tmp_path):
         logits = model(data["inputs"], mode="tensor")
     assert logits.shape == (1, 5, 16, 16)  # C+1 maps at stride 8 of the 128 px view
     assert bool(torch.isfinite(logits).all())
+
+    # tools/test.py under torchrun on CPU scores the checkpoint (each rank a shard).
+    proc = run_tool(
+        ["--standalone", "--nproc_per_node", "2", TEST_TOOL, tiny_config, last_checkpoint(work_dir)]
+        + ["--work-dir", str(tmp_path / "test"), "--launcher", "pytorch"],
+        launcher=launcher,
+    )
+    assert proc.returncode == 0, tail(proc)
+    assert "mIoU:" in proc.stdout + proc.stderr
