@@ -67,6 +67,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--backbone", default="config", help="'config' or PlainCNN channels 16,32,64,64")
     p.add_argument("--design", default="{}", help="JSON of generator design overrides")
     p.add_argument("--lambda", dest="lam", type=float, default=10.0)
+    p.add_argument(
+        "--zero-background", action="store_true", help="CAMHead(zero_background=True) everywhere"
+    )
     p.add_argument("--scales", type=float, nargs="+", default=[1.0, 1.5])
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
@@ -82,6 +85,7 @@ def build(name: str, args: argparse.Namespace, data_root: str, seed: int):
         channels = tuple(int(c) for c in args.backbone.split(","))
         cfg.model.backbone = dict(type="PlainCNN", channels=channels)
         cfg.model.head.in_channels = channels[-1]
+    cfg.model.head.zero_background = args.zero_background
     if name != "cam":
         cfg.model.loss_transfer.loss_weight = args.lam
         cfg.model.loss_shape.loss_weight = args.lam

@@ -12,12 +12,20 @@ import sys
 import torch
 from mmengine.dataset import pseudo_collate
 from mmseg.registry import DATASETS, MODELS
-from reliability_helpers import MAX_ITERS, TEST_TOOL, TRAIN_TOOL, last_checkpoint, run_tool, tail
+from reliability_helpers import (
+    MAX_ITERS,
+    TEST_TOOL,
+    TRAIN_TOOL,
+    last_checkpoint,
+    run_tool,
+    tail,
+    write_tiny_config,
+)
 
 from mmseg_l2g.apis import load_config
 
 
-def test_two_process_training_and_single_process_loading(tiny_config, tmp_path):
+def test_two_process_training_and_single_process_loading(tiny_config, tiny_data, tmp_path):
     work_dir = str(tmp_path / "work")
     torchrun = shutil.which("torchrun")
     launcher = [torchrun] if torchrun else [sys.executable, "-m", "torch.distributed.run"]
@@ -51,8 +59,9 @@ def test_two_process_training_and_single_process_loading(tiny_config, tmp_path):
     assert bool(torch.isfinite(logits).all())
 
     # tools/test.py under torchrun on CPU scores the checkpoint (each rank a shard).
+    eval_config = write_tiny_config(str(tmp_path / "eval.py"), tiny_data, evaluation=True)
     proc = run_tool(
-        ["--standalone", "--nproc_per_node", "2", TEST_TOOL, tiny_config, last_checkpoint(work_dir)]
+        ["--standalone", "--nproc_per_node", "2", TEST_TOOL, eval_config, last_checkpoint(work_dir)]
         + ["--work-dir", str(tmp_path / "test"), "--launcher", "pytorch"],
         launcher=launcher,
     )
