@@ -1,13 +1,4 @@
 # The plain-CAM baseline: the global network alone, trained with a classification loss.
 _base_ = ["./l2g_plaincnn_1xb8-600it_synthetic-128.py"]
 model = dict(with_local=False, global_cls_weight=1.0)
-train_dataloader = dict(
-    dataset=dict(
-        pipeline=[
-            dict(type="LoadWSSSImage"),
-            dict(type="ResizeWithSaliency", scale=(128, 128), keep_ratio=False),
-            dict(type="RandomFlipWithSaliency", prob=0.5),
-            dict(type="PackL2GInputs"),
-        ]
-    )
-)
+train_dataloader = dict(dataset=dict(pipeline={{_base_.cam_train_pipeline}}))

@@ -5,13 +5,19 @@ global_size = 128  # the release: 448
 crop_size = 90  # the release: 320 (ratio 0.71)
 num_views = 6  # the release: 6
 
-train_pipeline = [
-    dict(type="LoadWSSSImage"),
+load = [dict(type="LoadWSSSImage")]
+geometry = [
     dict(type="ResizeWithSaliency", scale=(global_size, global_size), keep_ratio=False),
     dict(type="RandomFlipWithSaliency", prob=0.5),
-    dict(type="LocalCropTransform", num_views=num_views, crop_size=crop_size, mode="random"),
-    dict(type="PackL2GInputs"),
 ]
+local_views = [
+    dict(type="LocalCropTransform", num_views=num_views, crop_size=crop_size, mode="random")
+]
+pack = [dict(type="PackL2GInputs")]
+# L2G (attention transfer); with saliency (shape transfer); the plain-CAM baseline.
+train_pipeline = load + geometry + local_views + pack
+sal_train_pipeline = load + [dict(type="LoadSaliencyMap")] + geometry + local_views + pack
+cam_train_pipeline = load + geometry + pack
 test_pipeline = [
     dict(type="LoadWSSSImage"),
     dict(type="ResizeWithSaliency", scale=(global_size, global_size), keep_ratio=False),

@@ -5,8 +5,8 @@ global_size = 448  # the release's global view
 crop_size = 320  # the release's local view
 num_views = 6  # the release's N
 
-train_pipeline = [
-    dict(type="LoadWSSSImage"),
+load = [dict(type="LoadWSSSImage")]
+augment = [
     dict(type="ResizeWithSaliency", scale=(global_size, global_size), keep_ratio=False),
     dict(type="RandomFlipWithSaliency", prob=0.5),
     dict(
@@ -16,9 +16,15 @@ train_pipeline = [
         saturation_range=(0.7, 1.3),
         hue_delta=18,
     ),
-    dict(type="LocalCropTransform", num_views=num_views, crop_size=crop_size, mode="random"),
-    dict(type="PackL2GInputs"),
 ]
+local_views = [
+    dict(type="LocalCropTransform", num_views=num_views, crop_size=crop_size, mode="random")
+]
+pack = [dict(type="PackL2GInputs")]
+# L2G (attention transfer); with saliency (shape transfer); the plain-CAM baseline.
+train_pipeline = load + augment + local_views + pack
+sal_train_pipeline = load + [dict(type="LoadSaliencyMap")] + augment + local_views + pack
+cam_train_pipeline = load + augment + pack
 test_pipeline = [
     dict(type="LoadWSSSImage"),
     dict(type="ResizeWithSaliency", scale=(global_size, global_size), keep_ratio=False),
