@@ -1,5 +1,7 @@
 """L2GClassifier: loss terms, gradient flow, prediction and the CAM baseline."""
 
+import os
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -120,3 +122,26 @@ def test_nan_loss_stops_before_the_update() -> None:
     for key, value in model.state_dict().items():
         if value.dtype.is_floating_point and "running" not in key:
             torch.testing.assert_close(value, before[key], msg=key)
+
+
+def test_train_step_on_a_synthetic_batch_lowers_the_loss(tmp_path) -> None:
+    from mmengine.config import Config
+    from mmengine.dataset import pseudo_collate
+    from mmseg.registry import DATASETS
+
+    from mmseg_l2g.datasets.synthetic import make_synthetic
+
+    root = str(tmp_path / "synthetic")
+    make_synthetic(root, num_train=4, num_val=1, seed=0, size=128, progress=False)
+    repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    cfg = Config.fromfile(f"{repo}/configs/l2g/l2g-sal_plaincnn_1xb8-600it_synthetic-128.py")
+    cfg.train_dataloader.dataset.data_root = root
+    dataset = DATASETS.build(cfg.train_dataloader.dataset)
+    batch = pseudo_collate([dataset[i] for i in range(4)])
+    assert all(s.metainfo["has_saliency"] for s in batch["data_samples"])
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    optim = OptimWrapper(torch.optim.SGD(model.parameters(), lr=0.02, momentum=0.9))
+    losses = [model.train_step(batch, optim) for _ in range(6)]
+    assert losses[0]["loss_st"] > 0 and losses[0]["loss_at"] == 0  # every image has saliency
+    assert losses[-1]["loss"] < losses[0]["loss"]
