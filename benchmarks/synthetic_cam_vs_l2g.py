@@ -70,6 +70,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument(
         "--zero-background", action="store_true", help="CAMHead(zero_background=True) everywhere"
     )
+    p.add_argument(
+        "--readout",
+        choices=["logits", "softmax"],
+        default="logits",
+        help="CAMs from the raw logits (the release's) or from their softmax over C+1 channels",
+    )
     p.add_argument("--scales", type=float, nargs="+", default=[1.0, 1.5])
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
@@ -121,8 +127,24 @@ def train(model, batches, iters: int, lr: float, tag: str) -> float:
     return time.time() - start
 
 
-def score(model, cfg, data_root: str, split: str, scales: List[float]) -> Dict[str, float]:
+class SoftmaxReadout(torch.nn.Module):
+    """Presents a classifier whose CAM logits are replaced by their channel softmax."""
+
+    def __init__(self, model: torch.nn.Module) -> None:
+        super().__init__()
+        self.model = model
+        self.data_preprocessor = model.data_preprocessor
+
+    def extract_cam_logits(self, inputs: torch.Tensor) -> torch.Tensor:
+        return self.model.extract_cam_logits(inputs).softmax(dim=1)
+
+
+def score(
+    model, cfg, data_root: str, split: str, scales: List[float], readout: str = "logits"
+) -> Dict[str, float]:
     """Best-threshold pseudo-mask mIoU (%) of ``model`` on a split."""
+    if readout == "softmax":
+        model = SoftmaxReadout(model)
     ds_cfg = dataset_config(cfg, split)
     ds_cfg.data_root = data_root
     dataset = build_stage2_dataset(ds_cfg)
@@ -153,7 +175,7 @@ def run_seed(seed: int, args: argparse.Namespace) -> dict:
     init = {k: v.detach().clone() for k, v in cam.state_dict().items()}
     row["seconds_cam"] += train(cam, loader, args.cam_iters - init_at, args.l2g_lr, "cam (tail)")
     for split in ("val", "train"):
-        row[f"cam_{split}"] = score(cam, cfg, data_root, split, args.scales)
+        row[f"cam_{split}"] = score(cam, cfg, data_root, split, args.scales, args.readout)
     for name in args.variants:
         cfg, model, loader = build(name, args, data_root, seed)
         state = {k: v for k, v in init.items() if k.startswith("global_")}
@@ -162,7 +184,7 @@ def run_seed(seed: int, args: argparse.Namespace) -> dict:
         assert not unexpected and all(k.startswith("data_preprocessor") for k in missing)
         row[f"seconds_{name}"] = train(model, loader, args.l2g_iters, args.l2g_lr, name)
         for split in ("val", "train"):
-            row[f"{name}_{split}"] = score(model, cfg, data_root, split, args.scales)
+            row[f"{name}_{split}"] = score(model, cfg, data_root, split, args.scales, args.readout)
     print(json.dumps(row), flush=True)
     return row
 
