@@ -1,10 +1,7 @@
 """Tests of the WSSS loading transforms (image, saliency map, mask)."""
 
-import logging
-
 import numpy as np
 import pytest
-from mmengine.logging import MMLogger
 from mmseg.registry import TRANSFORMS
 from PIL import Image
 
@@ -17,26 +14,6 @@ from mmseg_l2g.datasets.transforms.loading import (
 
 RNG = np.random.default_rng(0)
 RGB = RNG.integers(0, 256, size=(5, 7, 3), dtype=np.uint8)
-
-
-class LogRecords(logging.Handler):
-    """Collects the messages MMLogger emits during a test."""
-
-    def __init__(self):
-        super().__init__(level=logging.DEBUG)
-        self.messages = []
-
-    def emit(self, record):
-        self.messages.append(record.getMessage())
-
-
-@pytest.fixture
-def logs():
-    logger = MMLogger.get_current_instance()
-    handler = LogRecords()
-    logger.addHandler(handler)
-    yield handler
-    logger.removeHandler(handler)
 
 
 def save(array, path):

@@ -1,11 +1,9 @@
 """Tests of the WSSS datasets (base, VOC, COCO, synthetic)."""
 
 import json
-import logging
 
 import numpy as np
 import pytest
-from mmengine.logging import MMLogger
 from mmengine.registry import DefaultScope
 from mmseg.datasets import COCOStuffDataset, PascalVOCDataset
 from mmseg.registry import DATASETS
@@ -19,26 +17,6 @@ register_all_modules(init_default_scope=False)
 
 # Mask of each image: values present (1-based) -> expected 0-based label.
 MASK_CLASSES = {"img_a": [1, 15], "img_b": [20], "img_c": [7, 8, 9]}
-
-
-class LogRecords(logging.Handler):
-    """Collects the messages MMLogger emits during a test."""
-
-    def __init__(self):
-        super().__init__(level=logging.DEBUG)
-        self.messages = []
-
-    def emit(self, record):
-        self.messages.append(record.getMessage())
-
-
-@pytest.fixture
-def logs():
-    logger = MMLogger.get_current_instance()
-    handler = LogRecords()
-    logger.addHandler(handler)
-    yield handler
-    logger.removeHandler(handler)
 
 
 def save_mask(path, mask):
