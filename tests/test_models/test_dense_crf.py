@@ -11,6 +11,7 @@ from mmengine.registry import DefaultScope
 from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 from mmseg.utils import register_all_modules
+from model_test_utils import TINY_BACKBONE
 
 import mmseg_l2g  # noqa: F401
 import mmseg_l2g.models.segmentors  # noqa: F401  (registers CRFEncoderDecoder)
@@ -143,17 +144,7 @@ def tiny_segmentor(crf=None, num_classes: int = 2):
         data_preprocessor=dict(
             type="SegDataPreProcessor", mean=MEAN, std=STD, bgr_to_rgb=True, size=(SIZE, SIZE)
         ),
-        backbone=dict(
-            type="ResNetV1c",
-            depth=18,
-            stem_channels=8,
-            base_channels=8,
-            num_stages=3,
-            strides=(1, 2, 1),
-            dilations=(1, 1, 2),
-            out_indices=(2,),
-            contract_dilation=True,
-        ),
+        backbone=dict(TINY_BACKBONE),
         decode_head=dict(
             type="DeepLabV2Head", in_channels=32, num_classes=num_classes, dilations=(1, 2)
         ),
