@@ -121,9 +121,10 @@ def infer_cams_batch(
     union = sorted({int(c) for label in labels for c in label.tolist()})
     if not union:
         return [torch.zeros((0, height, width), device=device) for _ in labels]
-    union_index = torch.tensor(union, device=device)
+    # Host -> device copies without a sync (pageable sources are staged at once).
+    union_index = torch.tensor(union).to(device, non_blocking=True)
 
-    inputs = model.data_preprocessor.normalize(imgs.to(device))
+    inputs = model.data_preprocessor.normalize(imgs.to(device, non_blocking=True))
     total = torch.zeros((batch, len(union), height, width), device=device)
     for scale in cfg.scales:
         size = scaled_size(height, width, scale)
@@ -153,14 +154,18 @@ def infer_cams_batch(
             maps = maps[:batch] + maps[batch:].flip(-1)
         total += F.interpolate(maps, size=(height, width), mode=cfg.interp, align_corners=False)
     cams = torch.relu(total / cfg.num_maps)
+    # Each map divided by its own maximum: the same values whether the maps are
+    # normalised together or after selecting an image's classes.
+    cams = cams / (cams.amax(dim=(2, 3), keepdim=True) + NORM_EPS)
 
     position = {c: i for i, c in enumerate(union)}
     results = []
     for index, label in enumerate(labels):
-        keep = torch.tensor([position[int(c)] for c in label.tolist()], device=device)
-        selected = cams[index].index_select(0, keep) if keep.numel() else cams[index, :0]
-        peak = selected.amax(dim=(1, 2), keepdim=True)
-        results.append(selected / (peak + NORM_EPS))
+        keep = torch.tensor([position[int(c)] for c in label.tolist()], dtype=torch.long)
+        if keep.numel():
+            results.append(cams[index].index_select(0, keep.to(device, non_blocking=True)))
+        else:
+            results.append(cams[index, :0])
     return results
 
 
