@@ -32,7 +32,7 @@ import json
 import os
 import os.path as osp
 from dataclasses import asdict, dataclass, field
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
@@ -46,12 +46,21 @@ from ..datasets.label_io import read_index_mask
 from ..datasets.transforms.loading import read_bgr_image, read_saliency
 from ..evaluation import ThresholdSweep, confusion_matrix, threshold_range
 from ..utils.atomic_io import is_temp_file
+from .async_writer import AsyncWriter
 from .cam_inference import CAMInferenceConfig, infer_cams, model_device, present_classes
 from .cam_overlay import render_cam_panel, save_cam_panel
 from .mask_io import atomic_write_json, load_cams_npz, save_cams_npz, save_palette_png
-from .pseudo_mask import IGNORE_INDEX, cam_peaks, make_pseudo_mask, sweep_masks
+from .pseudo_mask import (
+    IGNORE_INDEX,
+    cam_peaks,
+    saliency_fused_mask,
+    sweep_masks,
+    threshold_mask,
+)
 
 DEFAULT_SWEEP: Tuple[float, ...] = tuple(threshold_range(0.05, 0.50, 0.05))
+CUDA_LOADER_WORKERS = 2  # image loading beside the GPU; on CPU workers compete with compute
+CUDA_WRITER_THREADS = 2  # PNG / npz / JPEG encoding and writing beside the GPU
 SALIENCY_FROM_DATASET = "dataset"
 SETTINGS_FILE = "settings.json"
 
@@ -75,7 +84,12 @@ class PseudoMaskSettings:
         num_vis: overlays written for the first this many images.
         batch_size: images loaded together (those of equal size share
             forward passes).
-        num_workers: image-loading worker processes.
+        num_workers: image-loading worker processes; ``None``: 2 when the model
+            is on CUDA (loading overlaps the forward passes), else 0 (on CPU
+            workers compete with the network for the cores).
+        writer_threads: threads that encode and write the output files
+            (:class:`~mmseg_l2g.apis.async_writer.AsyncWriter`); 0 writes in
+            the main thread; ``None``: 2 when the model is on CUDA, else 0.
         cams_dir: read every image's CAMs from ``<cams_dir>/<img_id>.npz``
             instead of running the network.
         overwrite: rebuild every output even where it exists.
@@ -93,7 +107,8 @@ class PseudoMaskSettings:
     save_cams: bool = False
     num_vis: int = 8
     batch_size: int = 4
-    num_workers: int = 0
+    num_workers: Optional[int] = None
+    writer_threads: Optional[int] = None
     cams_dir: Optional[str] = None
     overwrite: bool = False
     crf: Optional[Dict[str, Any]] = None
@@ -103,15 +118,33 @@ class PseudoMaskSettings:
             raise ValueError(f"bg_thr must be in [0, 1] (CAMs are normalised), got {self.bg_thr}")
         if not 0.0 <= self.sal_thr <= 1.0:
             raise ValueError(f"sal_thr must be in [0, 1], got {self.sal_thr}")
-        if self.batch_size < 1 or self.num_workers < 0 or self.num_vis < 0:
+        if (
+            self.batch_size < 1
+            or self.num_vis < 0
+            or (self.num_workers is not None and self.num_workers < 0)
+            or (self.writer_threads is not None and self.writer_threads < 0)
+        ):
             raise ValueError(
-                "batch_size must be >= 1, num_workers and num_vis >= 0, got "
-                f"{self.batch_size}, {self.num_workers}, {self.num_vis}"
+                "batch_size must be >= 1, num_vis, num_workers and writer_threads >= 0 "
+                f"(or None), got {self.batch_size}, {self.num_vis}, {self.num_workers}, "
+                f"{self.writer_threads}"
             )
         if self.saliency not in (None, SALIENCY_FROM_DATASET) and not osp.isdir(self.saliency):
             raise FileNotFoundError(f"saliency folder not found: {self.saliency}")
         if self.cams_dir is not None and not osp.isdir(self.cams_dir):
             raise FileNotFoundError(f"CAM folder not found: {self.cams_dir}")
+
+    def workers_for(self, device: torch.device) -> int:
+        """``num_workers``, or its default for a model on ``device``."""
+        if self.num_workers is not None:
+            return self.num_workers
+        return CUDA_LOADER_WORKERS if device.type == "cuda" else 0
+
+    def writer_threads_for(self, device: torch.device) -> int:
+        """``writer_threads``, or its default for a model on ``device``."""
+        if self.writer_threads is not None:
+            return self.writer_threads
+        return CUDA_WRITER_THREADS if device.type == "cuda" else 0
 
     @property
     def thresholds(self) -> List[float]:
@@ -371,8 +404,54 @@ def _plan_jobs(
     return jobs, skipped
 
 
+def _to_host(
+    tensors: Sequence[Optional[torch.Tensor]],
+) -> Tuple[List[Optional[torch.Tensor]], Callable[[], None]]:
+    """Copies tensors to the host without waiting; returns the copies and a ``wait``.
+
+    CUDA tensors are copied into pinned memory asynchronously, after the work
+    already queued; read a copy only after calling ``wait`` (one event for
+    all). Host tensors and ``None`` are returned as they are.
+    """
+    devices = {t.device for t in tensors if t is not None and t.is_cuda}
+    if not devices:
+        return list(tensors), lambda: None
+    copies = [t.to("cpu", non_blocking=True) if t is not None and t.is_cuda else t for t in tensors]
+    (device,) = devices
+    copied = torch.cuda.Event()
+    copied.record(torch.cuda.current_stream(device))  # the stream the copies went to
+
+    def wait() -> None:
+        with torch.cuda.device(device):  # no context on GPU 0 from a writer thread
+            copied.synchronize()
+
+    return copies, wait
+
+
+@dataclass
+class _Prepared:
+    """One image's results on the device, before its files are written and scores counted."""
+
+    item: dict
+    labels: torch.Tensor  # CPU long (n,)
+    cams16: torch.Tensor  # float16 (n, H, W), the reference CAMs
+    score: torch.Tensor  # (H, W) strongest class map
+    value: torch.Tensor  # (H, W) mask value of that class
+    sal: Optional[torch.Tensor]
+    mask: Union[torch.Tensor, np.ndarray, None]  # uint8 (H, W); a host array after a CRF
+
+    @property
+    def job(self) -> _Job:
+        return self.item["job"]
+
+
 class _Runner:
-    """Processes loaded items: CAMs, masks, files and confusion matrices."""
+    """Processes loaded items: CAMs, masks, files and confusion matrices.
+
+    Per batch the device work of every image is queued first, then one
+    asynchronous copy to the host, then the file writes go to ``writer`` (its
+    threads wait for the copy), and last the scores (which read the device).
+    """
 
     def __init__(
         self,
@@ -380,11 +459,13 @@ class _Runner:
         settings: PseudoMaskSettings,
         sweep: ThresholdSweep,
         palette: Sequence[Sequence[int]],
+        writer: AsyncWriter,
     ) -> None:
         self.model = model
         self.settings = settings
         self.sweep = sweep
         self.palette = palette
+        self.writer = writer
         self.device = model_device(model) if model is not None else torch.device("cpu")
         self.failures: List[Tuple[int, str, str]] = []
         self.num_processed = 0
@@ -406,8 +487,22 @@ class _Runner:
             )
             for item, cam, label in zip(network, cams, labels):
                 item["cams"], item["labels"] = cam.half(), label
-        for item in ok:
-            self._finish(item)
+        prepared = [result for result in map(self._prepare, ok) if result is not None]
+        # What the files need, copied to the host in one go: the mask (unless a
+        # CRF made it there already) and the CAMs when a file holds them.
+        needed: List[Optional[torch.Tensor]] = []
+        for result in prepared:
+            files_cams = result.job.cams_out is not None or result.job.vis_out is not None
+            needed.append(result.mask if isinstance(result.mask, torch.Tensor) else None)
+            needed.append(result.cams16 if files_cams else None)
+        host, wait = _to_host(needed)
+        for index, result in enumerate(prepared):
+            mask, cams16 = host[2 * index], host[2 * index + 1]
+            self._submit_writes(result, result.mask if mask is None else mask, cams16, wait)
+        for result in prepared:
+            if result.job.evaluate:
+                self._score(result)
+        self.num_processed += len(prepared)
 
     def _crf(self, img_bgr: np.ndarray, mask: np.ndarray) -> np.ndarray:
         """The mask refined by a dense CRF on its image (ignored pixels stay ignored)."""
@@ -420,44 +515,78 @@ class _Runner:
     def _fail(self, job: _Job, reason: str) -> None:
         self.failures.append((job.position, job.img_id, reason))
 
-    def _finish(self, item: dict) -> None:
+    def _prepare(self, item: dict) -> Optional[_Prepared]:
+        """Queues an image's device work (peaks, mask); ``None`` when it failed."""
         job = item["job"]
-        labels = torch.as_tensor(item["labels"], dtype=torch.long)
+        labels = torch.as_tensor(item["labels"], dtype=torch.long).cpu()
         expected = present_classes(job.info["gt_label"])
-        if not torch.equal(labels.cpu(), expected):
+        if not torch.equal(labels, expected):
             self._fail(
                 job,
                 f"CAM file {job.cams_path} holds classes {labels.tolist()} but the dataset "
                 f"labels the image with {expected.tolist()}",
             )
-            return
+            return None
         # float16 CAMs are the reference: masks from a CAM file equal fresh ones.
-        cams16 = torch.as_tensor(item["cams"]).to(self.device)
-        cams = cams16.float()
-        labels = labels.to(self.device)
-        sal = None if item["sal"] is None else torch.from_numpy(item["sal"]).to(self.device)
-        score, value = cam_peaks(cams, labels)
-        need_mask = job.mask_out is not None or job.vis_out is not None
+        cams16 = torch.as_tensor(item["cams"]).to(self.device, non_blocking=True)
+        sal = None
+        if item["sal"] is not None:
+            sal = torch.from_numpy(item["sal"]).to(self.device, non_blocking=True)
+        score, value = cam_peaks(cams16.float(), labels.to(self.device, non_blocking=True))
         mask = None
-        if need_mask:
-            mask = make_pseudo_mask(cams, labels, self.settings.bg_thr, sal, self.settings.sal_thr)
-            mask = mask.cpu().numpy()
+        if job.mask_out is not None or job.vis_out is not None:
+            if sal is None:
+                mask = threshold_mask(score, value, self.settings.bg_thr)
+            else:
+                mask = saliency_fused_mask(
+                    score, value, sal, self.settings.sal_thr, self.settings.bg_thr
+                )
             if self.settings.crf is not None:
-                mask = self._crf(item["img"], mask)
+                mask = self._crf(item["img"], mask.cpu().numpy())
+        return _Prepared(item, labels, cams16, score, value, sal, mask)
+
+    def _submit_writes(
+        self,
+        result: _Prepared,
+        mask: Union[torch.Tensor, np.ndarray, None],
+        cams16: Optional[torch.Tensor],
+        wait: Callable[[], None],
+    ) -> None:
+        """Hands an image's files to the writer; each write first waits for the host copy."""
+        job, item, palette = result.job, result.item, self.palette
+        labels = result.labels.numpy()
+
+        def mask_array() -> np.ndarray:
+            wait()
+            return mask.numpy() if isinstance(mask, torch.Tensor) else mask
+
         if job.mask_out is not None:
-            save_palette_png(job.mask_out, mask, self.palette)
+            path = job.mask_out
+            self.writer.submit(path, lambda: save_palette_png(path, mask_array(), palette))
         if job.cams_out is not None:
-            save_cams_npz(job.cams_out, cams16.cpu().numpy(), labels.cpu().numpy())
+
+            def write_cams(path: str = job.cams_out) -> None:
+                wait()
+                save_cams_npz(path, cams16.numpy(), labels)
+
+            self.writer.submit(job.cams_out, write_cams)
         if job.vis_out is not None:
-            panel = render_cam_panel(
-                item["img"], cams.cpu().numpy(), mask, self.palette, item["gt"]
-            )
-            save_cam_panel(job.vis_out, panel)
-        if job.evaluate:
-            preds = sweep_masks(score, value, self.sweep.thresholds, sal, self.settings.sal_thr)
-            gt = torch.from_numpy(item["gt"]).to(self.device)
-            self.sweep.update(confusion_matrix(preds, gt, self.sweep.num_classes))
-        self.num_processed += 1
+
+            def write_vis(path: str = job.vis_out) -> None:
+                wait()
+                cams = cams16.numpy().astype(np.float32)
+                panel = render_cam_panel(item["img"], cams, mask_array(), palette, item["gt"])
+                save_cam_panel(path, panel)
+
+            self.writer.submit(job.vis_out, write_vis)
+
+    def _score(self, result: _Prepared) -> None:
+        """Adds the confusion matrices of the swept thresholds (reads the device)."""
+        preds = sweep_masks(
+            result.score, result.value, self.sweep.thresholds, result.sal, self.settings.sal_thr
+        )
+        gt = torch.from_numpy(result.item["gt"]).to(self.device, non_blocking=True)
+        self.sweep.update(confusion_matrix(preds, gt, self.sweep.num_classes))
 
 
 def generate_pseudo_masks(
@@ -504,7 +633,7 @@ def generate_pseudo_masks(
     if skipped:
         logger.info(f"rank {dist.get_rank()}: {skipped} images have all their outputs; skipped")
     sweep = ThresholdSweep(settings.thresholds, classes)
-    runner = _Runner(model, settings, sweep, palette)
+    device = model_device(model) if model is not None else torch.device("cpu")
     was_training = model.training if model is not None else False
     if model is not None:
         model.eval()
@@ -513,14 +642,18 @@ def generate_pseudo_masks(
             _JobLoader(jobs, settings, len(classes)),
             batch_size=settings.batch_size,
             shuffle=False,
-            num_workers=settings.num_workers,
+            num_workers=settings.workers_for(device) if jobs else 0,
             collate_fn=_collate_items,
         )
+        batches = iter(loader)  # workers start (fork) before the writer's threads do
         bar = ProgressBar(len(jobs)) if progress and dist.is_main_process() and jobs else None
-        for batch in loader:
-            runner.process(batch)
-            if bar is not None:
-                bar.update(len(batch))
+        # Leaving the block waits for every write; a failed one is raised here.
+        with AsyncWriter(settings.writer_threads_for(device)) as writer:
+            runner = _Runner(model, settings, sweep, palette, writer)
+            for batch in batches:
+                runner.process(batch)
+                if bar is not None:
+                    bar.update(len(batch))
         if bar is not None:
             bar.file.write("\n")
     finally:

@@ -1,9 +1,11 @@
 """generate_pseudo_masks: outputs, scores, resuming, CAM files, failures, bad input."""
 
+import errno
 import json
 import os
 import os.path as osp
 import shutil
+import threading
 
 import numpy as np
 import pytest
@@ -185,3 +187,42 @@ def test_crf_refines_each_written_mask_from_its_image(tiny_model, tiny_dataset, 
     assert changed > 0  # the CRF did something on these images
     settings_json = json.loads(open(osp.join(refined, "settings.json")).read())
     assert settings_json["crf"] == {"iters": 5}
+
+
+def test_writer_threads_give_the_same_bytes(tiny_model, tiny_dataset, tmp_path):
+    outputs = {}
+    for threads in (0, 2):
+        out = str(tmp_path / f"threads_{threads}")
+        options = dict(save_cams=True, num_vis=3, batch_size=2, writer_threads=threads)
+        generate_pseudo_masks(tiny_model, tiny_dataset, out, settings(**options))
+        outputs[threads] = snapshot(out)
+    assert len([name for name in outputs[2] if name.startswith("vis/")]) == 3
+    assert outputs[2] == outputs[0]
+
+
+@pytest.mark.parametrize("threads", [0, 2])
+def test_failed_write_propagates_naming_the_file(
+    tiny_model, tiny_dataset, tmp_path, monkeypatch, threads
+):
+    from mmseg_l2g.apis import generation
+
+    real_save = generation.save_palette_png
+
+    def disk_full_at_third_mask(path, mask, palette):
+        if path.endswith("img_002.png"):
+            raise OSError(errno.ENOSPC, f"cannot write {path}: No space left on device")
+        real_save(path, mask, palette)
+
+    monkeypatch.setattr(generation, "save_palette_png", disk_full_at_third_mask)
+    out = str(tmp_path / "out")
+    tiny_model.train()
+    options = dict(save_cams=True, batch_size=2, writer_threads=threads)
+    with pytest.raises(OSError, match="No space left on device") as error:
+        generate_pseudo_masks(tiny_model, tiny_dataset, out, settings(**options))
+    assert osp.join(out, "masks", "img_002.png") in str(error.value)
+    # Every write had finished when the error came out: no thread, no temp file left.
+    assert not [t for t in threading.enumerate() if t.name.startswith("l2g-writer")]
+    assert sorted(os.listdir(osp.join(out, "masks"))) == ["img_000.png", "img_001.png"]
+    assert not [name for name in snapshot(out) if osp.basename(name).startswith(".")]
+    assert not osp.exists(osp.join(out, "metrics.json"))
+    assert tiny_model.training
