@@ -77,15 +77,29 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     )
     parser.add_argument("--scales", type=float, nargs="+", default=list(DEFAULT_SCALES))
     parser.add_argument("--no-flip", action="store_true")
-    parser.add_argument("--workers", type=int, default=0, help="image-loading workers")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="image-loading workers (default: the library's, 2 on CUDA, 0 on CPU)",
+    )
+    parser.add_argument(
+        "--writer-threads",
+        type=int,
+        default=None,
+        help="output-writing threads (default: the library's, 2 on CUDA, 0 on CPU)",
+    )
     parser.add_argument("--evaluate", action="store_true", help="also score against the masks")
     parser.add_argument("--data-root", default=None, help="an existing synthetic dataset")
     parser.add_argument(
         "--profile", action="store_true", help="also profile one generation run (torch + cProfile)"
     )
     args = parser.parse_args(argv)
-    if args.num_images < 1 or args.workers < 0 or not all(s > 0 for s in args.scales):
-        parser.error("--num-images must be >= 1, --workers >= 0, --scales positive")
+    threads = [n for n in (args.workers, args.writer_threads) if n is not None]
+    if args.num_images < 1 or min(threads, default=0) < 0 or not all(s > 0 for s in args.scales):
+        parser.error(
+            "--num-images must be >= 1, --workers and --writer-threads >= 0, --scales positive"
+        )
     return args
 
 
@@ -139,6 +153,7 @@ def run(args: argparse.Namespace) -> Tuple[Dict[str, Any], List[Ratio]]:
     image_size = args.image_size or args.global_size
     flip = not args.no_flip
     cam_cfg = CAMInferenceConfig(scales=tuple(args.scales), flip=flip, fp16=args.amp)
+    io_settings = PseudoMaskSettings(num_workers=args.workers, writer_threads=args.writer_threads)
     profile: Dict[str, Any] = {}
     with (
         synthetic_data_root(args.data_root, args.num_images, image_size, args.seed) as root,
@@ -166,6 +181,7 @@ def run(args: argparse.Namespace) -> Tuple[Dict[str, Any], List[Ratio]]:
                 num_vis=0,
                 batch_size=batch_size,
                 num_workers=args.workers,
+                writer_threads=args.writer_threads,
                 overwrite=True,
             )
             return lambda: generate_pseudo_masks(
@@ -220,6 +236,8 @@ def run(args: argparse.Namespace) -> Tuple[Dict[str, Any], List[Ratio]]:
         num_images=num,
         image_size=image_size,
         maps_per_image=cam_cfg.num_maps,
+        loader_workers=io_settings.workers_for(device),
+        writer_threads=io_settings.writer_threads_for(device),
     )
     if profile:
         measurements["profile_generation"] = profile
@@ -232,7 +250,10 @@ def print_measurements(doc: Dict[str, Any]) -> None:
     m = doc["measurements"]
     for name, value in m["ms_per_image"].items():
         print(f"  {name:20s} {value:9.2f} ms/image")
-    print(f"  generation {m['images_per_s']:.1f} images/s")
+    print(
+        f"  generation {m['images_per_s']:.1f} images/s ({m['loader_workers']} loading "
+        f"workers, {m['writer_threads']} writer threads)"
+    )
 
 
 def main(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:

@@ -174,7 +174,19 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     )
     parser.add_argument("--num-vis", type=int, default=8, help="overlay images (default 8)")
     parser.add_argument("--batch-size", type=int, default=4, help="images per batch")
-    parser.add_argument("--num-workers", type=int, default=2, help="loading workers")
+    parser.add_argument(
+        "--num-workers",
+        type=int,
+        default=None,
+        help="image-loading worker processes (default: 2 on CUDA, 0 on CPU)",
+    )
+    parser.add_argument(
+        "--writer-threads",
+        type=int,
+        default=None,
+        help="threads that encode and write the output files (default: 2 on CUDA, 0 on CPU: "
+        "in the main process)",
+    )
     parser.add_argument("--limit", type=int, default=None, help="only the first N images")
     parser.add_argument(
         "--overwrite", action="store_true", help="rebuild every output, even where it exists"
@@ -188,6 +200,10 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.limit is not None and args.limit < 1:
         parser.error(f"--limit must be positive, got {args.limit}")
+    for flag in ("num_workers", "writer_threads"):
+        value = getattr(args, flag)
+        if value is not None and value < 0:
+            parser.error(f"--{flag.replace('_', '-')} must be >= 0, got {value}")
     if args.from_cams is None and args.checkpoint is None:
         parser.error("a CHECKPOINT is needed (or --from-cams)")
     return args
@@ -255,6 +271,7 @@ def run(args: argparse.Namespace) -> int:
         num_vis=args.num_vis,
         batch_size=args.batch_size,
         num_workers=args.num_workers,
+        writer_threads=args.writer_threads,
         cams_dir=cams_dir,
         overwrite=args.overwrite,
         crf=dict(iters=args.crf_iters) if args.crf else None,

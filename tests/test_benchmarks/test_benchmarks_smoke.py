@@ -106,12 +106,13 @@ def test_dataloader_benchmark(tmp_path, capsys):
 def test_stage2_benchmark(tmp_path, capsys):
     out = tmp_path / "stage2.json"
     argv = TINY + ["--batch-size", "2", "--num-images", "3", "--scales", "0.5", "1.0"]
-    argv += ["--warmup", "0", "--repeats", "1", "--out", str(out)]
+    argv += ["--warmup", "0", "--repeats", "1", "--writer-threads", "2", "--out", str(out)]
     bench_stage2.main(argv)
     doc = _load(out)
     _check_ratios(doc, bench_stage2.RATIO_KEYS)
     m = doc["measurements"]
     assert m["num_images"] == 3 and m["maps_per_image"] == 4  # 2 scales x (image, flip)
+    assert m["writer_threads"] == 2 and m["loader_workers"] == 0  # given; the CPU default
     assert m["ms_per_image"]["generation"] == pytest.approx(_median(doc, "generation") / 3)
     assert doc["ratios"]["batched_speedup"] == pytest.approx(
         _median(doc, "generation_single") / _median(doc, "generation")
