@@ -21,6 +21,13 @@ rounded to float16 before any mask is made, so masks from a CAM file equal
 those made straight from the network, and a resumed run writes the same
 bytes as an uninterrupted one.
 
+Beside a GPU, loading and writing overlap the forward passes: the next batches
+are loaded on a background thread (``prefetch_batches``) and the files are
+encoded and written by an :class:`~mmseg_l2g.apis.async_writer.AsyncWriter`
+(``writer_threads``), in order per folder; the device results reach the host
+in one non-blocking copy per batch. A failed write is raised, naming the
+file, once every pending write has finished.
+
 Distributed (``mmengine.dist`` initialised): rank r takes the images at
 positions ``p % world_size == r``; confusion matrices, counts and failures
 are gathered, and rank 0 writes ``metrics.json`` / ``failed.json``.
@@ -28,11 +35,12 @@ are gathered, and rank 0 writes ``metrics.json`` / ``failed.json``.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import os.path as osp
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
@@ -50,6 +58,7 @@ from .async_writer import AsyncWriter
 from .cam_inference import CAMInferenceConfig, infer_cams, model_device, present_classes
 from .cam_overlay import render_cam_panel, save_cam_panel
 from .mask_io import atomic_write_json, load_cams_npz, save_cams_npz, save_palette_png
+from .prefetch import BackgroundIterator
 from .pseudo_mask import (
     IGNORE_INDEX,
     cam_peaks,
@@ -59,8 +68,10 @@ from .pseudo_mask import (
 )
 
 DEFAULT_SWEEP: Tuple[float, ...] = tuple(threshold_range(0.05, 0.50, 0.05))
-CUDA_LOADER_WORKERS = 2  # image loading beside the GPU; on CPU workers compete with compute
-CUDA_WRITER_THREADS = 2  # PNG / npz / JPEG encoding and writing beside the GPU
+# Beside a GPU, loading and writing overlap the forward passes; on CPU they would
+# compete with the network for the cores (measured: slower on 2 cores).
+CUDA_PREFETCH_BATCHES = 2  # batches loaded ahead on a background thread
+CUDA_WRITER_THREADS = 2  # PNG / npz / JPEG encoding and writing
 SALIENCY_FROM_DATASET = "dataset"
 SETTINGS_FILE = "settings.json"
 
@@ -84,9 +95,10 @@ class PseudoMaskSettings:
         num_vis: overlays written for the first this many images.
         batch_size: images loaded together (those of equal size share
             forward passes).
-        num_workers: image-loading worker processes; ``None``: 2 when the model
-            is on CUDA (loading overlaps the forward passes), else 0 (on CPU
-            workers compete with the network for the cores).
+        num_workers: image-loading worker processes.
+        prefetch_batches: batches loaded ahead on a background thread
+            (:class:`~mmseg_l2g.apis.prefetch.BackgroundIterator`), beside
+            the network; ``None``: 2 when the model is on CUDA, else 0.
         writer_threads: threads that encode and write the output files
             (:class:`~mmseg_l2g.apis.async_writer.AsyncWriter`); 0 writes in
             the main thread; ``None``: 2 when the model is on CUDA, else 0.
@@ -107,7 +119,8 @@ class PseudoMaskSettings:
     save_cams: bool = False
     num_vis: int = 8
     batch_size: int = 4
-    num_workers: Optional[int] = None
+    num_workers: int = 0
+    prefetch_batches: Optional[int] = None
     writer_threads: Optional[int] = None
     cams_dir: Optional[str] = None
     overwrite: bool = False
@@ -121,24 +134,25 @@ class PseudoMaskSettings:
         if (
             self.batch_size < 1
             or self.num_vis < 0
-            or (self.num_workers is not None and self.num_workers < 0)
+            or self.num_workers < 0
+            or (self.prefetch_batches is not None and self.prefetch_batches < 0)
             or (self.writer_threads is not None and self.writer_threads < 0)
         ):
             raise ValueError(
-                "batch_size must be >= 1, num_vis, num_workers and writer_threads >= 0 "
-                f"(or None), got {self.batch_size}, {self.num_vis}, {self.num_workers}, "
-                f"{self.writer_threads}"
+                "batch_size must be >= 1, num_vis, num_workers, prefetch_batches and "
+                f"writer_threads >= 0, got {self.batch_size}, {self.num_vis}, "
+                f"{self.num_workers}, {self.prefetch_batches}, {self.writer_threads}"
             )
         if self.saliency not in (None, SALIENCY_FROM_DATASET) and not osp.isdir(self.saliency):
             raise FileNotFoundError(f"saliency folder not found: {self.saliency}")
         if self.cams_dir is not None and not osp.isdir(self.cams_dir):
             raise FileNotFoundError(f"CAM folder not found: {self.cams_dir}")
 
-    def workers_for(self, device: torch.device) -> int:
-        """``num_workers``, or its default for a model on ``device``."""
-        if self.num_workers is not None:
-            return self.num_workers
-        return CUDA_LOADER_WORKERS if device.type == "cuda" else 0
+    def prefetch_for(self, device: torch.device) -> int:
+        """``prefetch_batches``, or its default for a model on ``device``."""
+        if self.prefetch_batches is not None:
+            return self.prefetch_batches
+        return CUDA_PREFETCH_BATCHES if device.type == "cuda" else 0
 
     def writer_threads_for(self, device: torch.device) -> int:
         """``writer_threads``, or its default for a model on ``device``."""
@@ -642,13 +656,16 @@ def generate_pseudo_masks(
             _JobLoader(jobs, settings, len(classes)),
             batch_size=settings.batch_size,
             shuffle=False,
-            num_workers=settings.workers_for(device) if jobs else 0,
+            num_workers=settings.num_workers if jobs else 0,
             collate_fn=_collate_items,
         )
-        batches = iter(loader)  # workers start (fork) before the writer's threads do
+        batches: Iterator[List[dict]] = iter(loader)  # workers fork before any thread starts
+        depth = settings.prefetch_for(device)
+        loading = BackgroundIterator(batches, depth) if depth else contextlib.nullcontext(batches)
         bar = ProgressBar(len(jobs)) if progress and dist.is_main_process() and jobs else None
-        # Leaving the block waits for every write; a failed one is raised here.
-        with AsyncWriter(settings.writer_threads_for(device)) as writer:
+        # Leaving the block waits for every write (a failed one is raised here),
+        # then stops the loading thread.
+        with loading as batches, AsyncWriter(settings.writer_threads_for(device)) as writer:
             runner = _Runner(model, settings, sweep, palette, writer)
             for batch in batches:
                 runner.process(batch)

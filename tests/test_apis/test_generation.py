@@ -189,15 +189,18 @@ def test_crf_refines_each_written_mask_from_its_image(tiny_model, tiny_dataset, 
     assert settings_json["crf"] == {"iters": 5}
 
 
-def test_writer_threads_give_the_same_bytes(tiny_model, tiny_dataset, tmp_path):
+def test_writer_and_prefetch_threads_give_the_same_bytes(tiny_model, tiny_dataset, tmp_path):
     outputs = {}
     for threads in (0, 2):
         out = str(tmp_path / f"threads_{threads}")
-        options = dict(save_cams=True, num_vis=3, batch_size=2, writer_threads=threads)
-        generate_pseudo_masks(tiny_model, tiny_dataset, out, settings(**options))
+        options = dict(save_cams=True, num_vis=3, batch_size=2)
+        options.update(writer_threads=threads, prefetch_batches=threads)
+        result = generate_pseudo_masks(tiny_model, tiny_dataset, out, settings(**options))
+        assert result.num_processed == 5
         outputs[threads] = snapshot(out)
     assert len([name for name in outputs[2] if name.startswith("vis/")]) == 3
     assert outputs[2] == outputs[0]
+    assert not [t for t in threading.enumerate() if t.name.startswith("l2g-")]
 
 
 @pytest.mark.parametrize("threads", [0, 2])
@@ -216,12 +219,12 @@ def test_failed_write_propagates_naming_the_file(
     monkeypatch.setattr(generation, "save_palette_png", disk_full_at_third_mask)
     out = str(tmp_path / "out")
     tiny_model.train()
-    options = dict(save_cams=True, batch_size=2, writer_threads=threads)
+    options = dict(save_cams=True, batch_size=2, writer_threads=threads, prefetch_batches=threads)
     with pytest.raises(OSError, match="No space left on device") as error:
         generate_pseudo_masks(tiny_model, tiny_dataset, out, settings(**options))
     assert osp.join(out, "masks", "img_002.png") in str(error.value)
     # Every write had finished when the error came out: no thread, no temp file left.
-    assert not [t for t in threading.enumerate() if t.name.startswith("l2g-writer")]
+    assert not [t for t in threading.enumerate() if t.name.startswith("l2g-")]
     assert sorted(os.listdir(osp.join(out, "masks"))) == ["img_000.png", "img_001.png"]
     assert not [name for name in snapshot(out) if osp.basename(name).startswith(".")]
     assert not osp.exists(osp.join(out, "metrics.json"))
