@@ -77,11 +77,12 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     )
     parser.add_argument("--scales", type=float, nargs="+", default=list(DEFAULT_SCALES))
     parser.add_argument("--no-flip", action="store_true")
+    parser.add_argument("--workers", type=int, default=0, help="image-loading worker processes")
     parser.add_argument(
-        "--workers",
+        "--prefetch-batches",
         type=int,
         default=None,
-        help="image-loading workers (default: the library's, 2 on CUDA, 0 on CPU)",
+        help="batches loaded ahead on a thread (default: the library's, 2 on CUDA, 0 on CPU)",
     )
     parser.add_argument(
         "--writer-threads",
@@ -95,10 +96,13 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         "--profile", action="store_true", help="also profile one generation run (torch + cProfile)"
     )
     args = parser.parse_args(argv)
-    threads = [n for n in (args.workers, args.writer_threads) if n is not None]
-    if args.num_images < 1 or min(threads, default=0) < 0 or not all(s > 0 for s in args.scales):
+    counts = [
+        n for n in (args.workers, args.prefetch_batches, args.writer_threads) if n is not None
+    ]
+    if args.num_images < 1 or min(counts) < 0 or not all(s > 0 for s in args.scales):
         parser.error(
-            "--num-images must be >= 1, --workers and --writer-threads >= 0, --scales positive"
+            "--num-images must be >= 1, --workers, --prefetch-batches and --writer-threads >= 0, "
+            "--scales positive"
         )
     return args
 
@@ -153,7 +157,9 @@ def run(args: argparse.Namespace) -> Tuple[Dict[str, Any], List[Ratio]]:
     image_size = args.image_size or args.global_size
     flip = not args.no_flip
     cam_cfg = CAMInferenceConfig(scales=tuple(args.scales), flip=flip, fp16=args.amp)
-    io_settings = PseudoMaskSettings(num_workers=args.workers, writer_threads=args.writer_threads)
+    io_settings = PseudoMaskSettings(
+        prefetch_batches=args.prefetch_batches, writer_threads=args.writer_threads
+    )
     profile: Dict[str, Any] = {}
     with (
         synthetic_data_root(args.data_root, args.num_images, image_size, args.seed) as root,
@@ -181,6 +187,7 @@ def run(args: argparse.Namespace) -> Tuple[Dict[str, Any], List[Ratio]]:
                 num_vis=0,
                 batch_size=batch_size,
                 num_workers=args.workers,
+                prefetch_batches=args.prefetch_batches,
                 writer_threads=args.writer_threads,
                 overwrite=True,
             )
@@ -236,7 +243,8 @@ def run(args: argparse.Namespace) -> Tuple[Dict[str, Any], List[Ratio]]:
         num_images=num,
         image_size=image_size,
         maps_per_image=cam_cfg.num_maps,
-        loader_workers=io_settings.workers_for(device),
+        loader_workers=args.workers,
+        prefetch_batches=io_settings.prefetch_for(device),
         writer_threads=io_settings.writer_threads_for(device),
     )
     if profile:
@@ -252,7 +260,8 @@ def print_measurements(doc: Dict[str, Any]) -> None:
         print(f"  {name:20s} {value:9.2f} ms/image")
     print(
         f"  generation {m['images_per_s']:.1f} images/s ({m['loader_workers']} loading "
-        f"workers, {m['writer_threads']} writer threads)"
+        f"workers, {m['prefetch_batches']} batches prefetched, "
+        f"{m['writer_threads']} writer threads)"
     )
 
 

@@ -175,10 +175,13 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument("--num-vis", type=int, default=8, help="overlay images (default 8)")
     parser.add_argument("--batch-size", type=int, default=4, help="images per batch")
     parser.add_argument(
-        "--num-workers",
+        "--num-workers", type=int, default=0, help="image-loading worker processes (default 0)"
+    )
+    parser.add_argument(
+        "--prefetch-batches",
         type=int,
         default=None,
-        help="image-loading worker processes (default: 2 on CUDA, 0 on CPU)",
+        help="batches loaded ahead on a background thread (default: 2 on CUDA, 0 on CPU)",
     )
     parser.add_argument(
         "--writer-threads",
@@ -200,7 +203,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.limit is not None and args.limit < 1:
         parser.error(f"--limit must be positive, got {args.limit}")
-    for flag in ("num_workers", "writer_threads"):
+    for flag in ("num_workers", "prefetch_batches", "writer_threads"):
         value = getattr(args, flag)
         if value is not None and value < 0:
             parser.error(f"--{flag.replace('_', '-')} must be >= 0, got {value}")
@@ -271,6 +274,7 @@ def run(args: argparse.Namespace) -> int:
         num_vis=args.num_vis,
         batch_size=args.batch_size,
         num_workers=args.num_workers,
+        prefetch_batches=args.prefetch_batches,
         writer_threads=args.writer_threads,
         cams_dir=cams_dir,
         overwrite=args.overwrite,

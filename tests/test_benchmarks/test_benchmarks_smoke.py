@@ -112,7 +112,7 @@ def test_stage2_benchmark(tmp_path, capsys):
     _check_ratios(doc, bench_stage2.RATIO_KEYS)
     m = doc["measurements"]
     assert m["num_images"] == 3 and m["maps_per_image"] == 4  # 2 scales x (image, flip)
-    assert m["writer_threads"] == 2 and m["loader_workers"] == 0  # given; the CPU default
+    assert m["writer_threads"] == 2 and m["prefetch_batches"] == 0  # given; the CPU default
     assert m["ms_per_image"]["generation"] == pytest.approx(_median(doc, "generation") / 3)
     assert doc["ratios"]["batched_speedup"] == pytest.approx(
         _median(doc, "generation_single") / _median(doc, "generation")
