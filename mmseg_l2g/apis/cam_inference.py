@@ -147,7 +147,7 @@ def infer_cams_batch(
                 f"class index {union[-1]} is out of range for CAM logits with "
                 f"{logits.shape[1]} channels (C+1, background last)"
             )
-        maps = logits.float().index_select(1, union_index)
+        maps = logits.index_select(1, union_index).float()  # select, then convert fewer maps
         if cfg.flip:
             # Upsampling commutes with a mirror flip (symmetric kernel and grid), so
             # each map and its flipped-back twin are summed before one upsampling.
