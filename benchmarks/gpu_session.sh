@@ -3,7 +3,7 @@
 # package index (see ../shared/gpu-kit/README.md): install the kit, then run the
 # GPU checks of issues 7 and 8 and the synthetic CAM-vs-L2G sweep, each bounded
 # in time; results in OUT/gpu_session.tar.gz.
-# Usage: KIT=.gpukit OUT=results_dir bash benchmarks/gpu_session.sh
+# Usage: KIT=.gpukit OUT=results_dir [PARTS='stage2 sweep'] bash benchmarks/gpu_session.sh
 set -uo pipefail
 KIT="${KIT:-.gpukit}"
 FINAL_OUT="${OUT:-/tmp/gpu_out}"
@@ -53,14 +53,30 @@ python3 -c "import mmcv.ops, mmseg.models, mmpretrain.models, mmseg_l2g, torch; 
 print('imports ok', torch.__version__, torch.cuda.get_device_name(0))" || exit 1
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv > "$OUT/gpu.csv"
 
-stamp "issue 7: ResNet-38 L2G at full resolution, fp32 and AMP; stage 2"
-timeout 130 python3 benchmarks/gpu_resnet38_check.py --out "$OUT/gpu_resnet38_check.json" \
-  --num-workers 8 2>&1 | tail -40
-
-stamp "issue 8: benchmarks on CUDA, ResNet-50, 448/320, with and without AMP"
-timeout 100 python3 benchmarks/run_all.py --device cuda --backbone resnet50 --global-size 448 \
-  --crop-size 320 --amp --results-dir "$OUT" --name cuda_resnet50_448-320 2>&1 | tail -40
-
-stamp "issue 3: synthetic CAM vs L2G sweep"
-timeout "${SWEEP_SECONDS:-150}" bash benchmarks/gpu_sweep.sh "$OUT" 2>&1 | tail -60
+# PARTS picks what runs (default: all): r38 (issue 7), bench (issue 8, every
+# benchmark), stage2 (issue 8, only the stage-2 benchmark), sweep (issue 3).
+PARTS="${PARTS:-r38 bench sweep}"
+want() { [[ " $PARTS " == *" $1 "* ]]; }
+if want r38; then
+  stamp "issue 7: ResNet-38 L2G at full resolution, fp32 and AMP; stage 2"
+  timeout 130 python3 benchmarks/gpu_resnet38_check.py --out "$OUT/gpu_resnet38_check.json" \
+    --num-workers 8 2>&1 | tail -40
+fi
+if want bench; then
+  stamp "issue 8: benchmarks on CUDA, ResNet-50, 448/320, with and without AMP"
+  timeout 100 python3 benchmarks/run_all.py --device cuda --backbone resnet50 --global-size 448 \
+    --crop-size 320 --amp --results-dir "$OUT" --name cuda_resnet50_448-320 2>&1 | tail -40
+fi
+if want stage2; then
+  stamp "issue 8: stage-2 benchmark on CUDA, ResNet-50, 448 px, fp32 and AMP"
+  for amp in "" "--amp"; do
+    timeout 120 python3 benchmarks/bench_stage2.py --device cuda --backbone resnet50 \
+      --image-size 448 --num-images 32 --batch-size 4 --workers "${STAGE2_WORKERS:-2}" $amp \
+      --out "$OUT/stage2_cuda_resnet50${amp:+_amp}.json" 2>&1 | tail -25
+  done
+fi
+if want sweep; then
+  stamp "issue 3: synthetic CAM vs L2G sweep"
+  timeout "${SWEEP_SECONDS:-150}" bash benchmarks/gpu_sweep.sh "$OUT" 2>&1 | tail -60
+fi
 stamp "done"

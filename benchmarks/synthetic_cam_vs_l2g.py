@@ -44,6 +44,8 @@ from mmseg_l2g.datasets.synthetic import make_synthetic  # noqa: E402
 from mmseg_l2g.evaluation import threshold_range  # noqa: E402
 from mmseg_l2g.utils.atomic_io import atomic_write_text  # noqa: E402
 
+# 0.01..0.04 too: L2G's maps are peaky and its best threshold can lie below 0.05.
+SWEEP = tuple(threshold_range(0.01, 0.04, 0.01)) + tuple(threshold_range(0.05, 0.95, 0.05))
 CONFIGS = dict(
     cam="configs/l2g/cam_plaincnn_1xb8-600it_synthetic-128.py",
     l2g="configs/l2g/l2g_plaincnn_1xb8-600it_synthetic-128.py",
@@ -67,6 +69,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--backbone", default="config", help="'config' or PlainCNN channels 16,32,64,64")
     p.add_argument("--design", default="{}", help="JSON of generator design overrides")
     p.add_argument("--lambda", dest="lam", type=float, default=10.0)
+    p.add_argument("--crop-size", type=int, default=None, help="local view side (config: 90)")
+    p.add_argument("--num-views", type=int, default=None, help="local views N (config: 6)")
     p.add_argument(
         "--zero-background", action="store_true", help="CAMHead(zero_background=True) everywhere"
     )
@@ -96,6 +100,12 @@ def build(name: str, args: argparse.Namespace, data_root: str, seed: int):
         cfg.model.loss_transfer.loss_weight = args.lam
         cfg.model.loss_shape.loss_weight = args.lam
     loader_cfg = copy.deepcopy(cfg.train_dataloader)
+    for step in loader_cfg.dataset.pipeline:
+        if step["type"] == "LocalCropTransform":
+            if args.crop_size is not None:
+                step["crop_size"] = args.crop_size
+            if args.num_views is not None:
+                step["num_views"] = args.num_views
     loader_cfg.dataset.data_root = data_root
     loader_cfg.batch_size = args.batch_size
     loader_cfg.num_workers = args.workers
@@ -150,7 +160,7 @@ def score(
     dataset = build_stage2_dataset(ds_cfg)
     settings = PseudoMaskSettings(
         cam=CAMInferenceConfig(scales=tuple(scales), flip=True),
-        sweep=tuple(threshold_range(0.05, 0.95, 0.05)),
+        sweep=SWEEP,
         num_vis=0,
     )
     result = generate_pseudo_masks(model, dataset, None, settings, progress=False)
