@@ -18,12 +18,25 @@ from PIL import Image
 TEMP_PREFIX = ".tmp_"
 
 
+def _process_umask() -> int:
+    """The process umask (read once at import: ``os.umask`` can only read by setting)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+# mkstemp makes owner-only (0600) files; outputs get the mode ``open`` would give.
+NEW_FILE_MODE = 0o666 & ~_process_umask()
+
+
 @contextlib.contextmanager
 def atomic_output(path: str) -> Iterator[str]:
     """Yields a temp path beside ``path``; renames it to ``path`` on success.
 
     The folder is created when missing; on an exception the temp file is
-    removed and ``path`` is left untouched.
+    removed and ``path`` is left untouched. The file gets the mode of the file
+    it replaces, or that of a new file under the process umask (not
+    ``mkstemp``'s owner-only 0600).
 
     Args:
         path: the final output path.
@@ -38,6 +51,8 @@ def atomic_output(path: str) -> Iterator[str]:
     os.close(fd)
     try:
         yield tmp_path
+        mode = os.stat(path).st_mode & 0o7777 if os.path.exists(path) else NEW_FILE_MODE
+        os.chmod(tmp_path, mode)
         os.replace(tmp_path, path)
     except OSError as exc:
         raise OSError(exc.errno, f"cannot write {path}: {exc.strerror or exc}") from exc
