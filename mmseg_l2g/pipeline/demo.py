@@ -17,7 +17,8 @@ L2G_CONFIGS = dict(
     l2g="configs/l2g/l2g_plaincnn_1xb8-600it_synthetic-128.py",
     l2g_sal="configs/l2g/l2g-sal_plaincnn_1xb8-600it_synthetic-128.py",
 )
-SWEEP = "0.05:0.95:0.05"  # background thresholds scored in stage 2
+# Background thresholds scored in stage 2; from 0.01, as L2G's maps are peaky.
+SWEEP = ["0.01", "0.02", "0.03", "0.04"] + [f"{0.05 * i:.2f}" for i in range(1, 20)]
 SEG_CONFIG = "configs/deeplab/deeplabv2_r18tiny_1xb8-300it_synthetic-128_l2g-pseudo.py"
 
 
@@ -132,7 +133,7 @@ def run_demo(
             f"pseudo_{name}",
             L2G_CONFIGS[name],
             ckpt,
-            ["--split", "train", "--save-cams", "--sweep", SWEEP, "--scales", *scales],
+            ["--split", "train", "--save-cams", "--sweep", *SWEEP, "--scales", *scales],
             data,
         )
     best = max(("l2g", "l2g_sal"), key=lambda n: _best(scores[n])[1])

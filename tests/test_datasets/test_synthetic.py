@@ -190,7 +190,8 @@ def render_many(count, size=64, **design):
 
 def test_marks_are_visible_small_saturated_and_off_centre():
     size = 128
-    side = round(0.07 * size)
+    design = SyntheticDesign()
+    side = round(design.mark_size_ratio * size)
     for sample in render_many(30, size=size, noise_std=0.0):
         for obj in sample.objects:
             y0, x0, y1, x1 = obj.mark_box
@@ -203,11 +204,20 @@ def test_marks_are_visible_small_saturated_and_off_centre():
             ys, xs = np.nonzero(obj.body)
             radius = np.sqrt(ys.size / np.pi)
             distance = np.hypot((y0 + y1 - 1) / 2 - ys.mean(), (x0 + x1 - 1) / 2 - xs.mean())
-            assert distance >= 0.35 * radius - 1.0
+            assert distance >= design.mark_offset * radius - 1.0
+
+
+# The first design (small bodies, up to 3 objects, stripes the class's own 60 %).
+SMALL_BODIES = dict(
+    body_texture_reliability=0.6,
+    body_size_range=(0.25, 0.5),
+    max_objects=3,
+    class_count_weights=(0.45, 0.35, 0.2),
+)
 
 
 def test_body_texture_reliability_and_scene_statistics():
-    samples = render_many(150)
+    samples = render_many(150, **SMALL_BODIES)
     objects = [obj for sample in samples for obj in sample.objects]
     own = np.mean([obj.texture_class == obj.class_index for obj in objects])
     assert len(objects) > 250
@@ -222,6 +232,18 @@ def test_body_texture_reliability_and_scene_statistics():
     assert all(o.texture_class == o.class_index for s in reliable for o in s.objects)
     unreliable = render_many(20, body_texture_reliability=0.0)
     assert all(o.texture_class != o.class_index for s in unreliable for o in s.objects)
+
+
+def test_default_design_has_large_bodies_and_reliable_faint_stripes():
+    design = SyntheticDesign()
+    samples = render_many(60)
+    objects = [obj for sample in samples for obj in sample.objects]
+    assert {len(sample.labels) for sample in samples} == {1, 2}
+    assert max(len(sample.objects) for sample in samples) == design.max_objects == 2
+    assert all(o.texture_class == o.class_index for o in objects)  # reliability 1.0
+    low, high = design.body_size_range
+    spans = [max(np.ptp(np.nonzero(o.body)[0]), np.ptp(np.nonzero(o.body)[1])) for o in objects]
+    assert low * 64 * 0.8 <= np.median(spans) <= high * 64
 
 
 def test_reuse_returns_at_once(tmp_path, monkeypatch):

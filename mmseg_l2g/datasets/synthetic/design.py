@@ -20,11 +20,12 @@ _UNIT_FIELDS = (
 class SyntheticDesign:
     """Parameters of the image design; sizes are fractions of the image side.
 
-    Each object is a large textured body carrying a small saturated mark. The mark
-    (class colour and shape) always tells the class; the body's stripes are the
-    class's own only with probability ``body_texture_reliability``, otherwise those
-    of another class, so a whole-image classifier learns the mark and its CAM misses
-    most of the body.
+    Each object is a large textured body carrying a small saturated mark near its
+    edge. The mark (class colour and shape) always tells the class; the body's
+    faint stripes tell it too (they are the class's own with probability
+    ``body_texture_reliability``, else another class's), but a whole-image
+    classifier learns the saturated mark first and its CAM misses much of the
+    body, while a local view that misses the mark has only the stripes to go on.
 
     Attributes:
         mark_size_ratio: side of the square mark.
@@ -50,17 +51,17 @@ class SyntheticDesign:
         saliency_false_positive_prob: probability of each of two false-positive blobs.
     """
 
-    mark_size_ratio: float = 0.07
-    mark_offset: float = 0.35
+    mark_size_ratio: float = 0.05
+    mark_offset: float = 0.7
     mark_strength: float = 1.0
-    body_texture_reliability: float = 0.6
-    texture_contrast: float = 0.5
-    body_size_range: tuple[float, float] = (0.25, 0.5)
-    class_count_weights: tuple[float, ...] = (0.45, 0.35, 0.2)
-    max_objects: int = 3
+    body_texture_reliability: float = 1.0
+    texture_contrast: float = 0.12
+    body_size_range: tuple[float, float] = (0.5, 0.85)
+    class_count_weights: tuple[float, ...] = (0.6, 0.4)
+    max_objects: int = 2
     min_visible_fraction: float = 0.4
     distractor_count_range: tuple[int, int] = (1, 3)
-    distractor_size_range: tuple[float, float] = (0.1, 0.3)
+    distractor_size_range: tuple[float, float] = (0.1, 0.25)
     distractor_stripe_prob: float = 0.7
     background_stripe_prob: float = 0.3
     noise_std: float = 6.0
