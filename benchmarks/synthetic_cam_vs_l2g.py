@@ -20,7 +20,7 @@ import os
 import os.path as osp
 import sys
 import time
-from typing import Dict, List, Optional
+from typing import Callable, Dict, List, Optional
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, ROOT)
@@ -122,8 +122,18 @@ def build(name: str, args: argparse.Namespace, data_root: str, seed: int):
     return cfg, model, iter(Runner.build_dataloader(loader_cfg, seed=seed))
 
 
-def train(model, batches, iters: int, lr: float, tag: str) -> float:
-    """SGD (momentum 0.9, poly decay) for ``iters`` steps; returns seconds."""
+def train(
+    model,
+    batches,
+    iters: int,
+    lr: float,
+    tag: str,
+    callback: Optional[Callable[[int], None]] = None,
+) -> float:
+    """SGD (momentum 0.9, poly decay) for ``iters`` steps; returns seconds.
+
+    ``callback(step)`` runs before each step and once after the last (``iters``).
+    """
     optim = build_optim_wrapper(
         model,
         dict(
@@ -134,12 +144,23 @@ def train(model, batches, iters: int, lr: float, tag: str) -> float:
     model.train()
     start = time.time()
     for step in range(iters):
+        if callback is not None:
+            callback(step)
         losses = model.train_step(next(batches), optim)
         sched.step()
         if (step + 1) % max(1, iters // 4) == 0:
             terms = " ".join(f"{k}={v.item():.4f}" for k, v in losses.items())
             print(f"  {tag} {step + 1}/{iters} {terms} ({time.time() - start:.0f} s)", flush=True)
+    if callback is not None:
+        callback(iters)
     return time.time() - start
+
+
+def l2g_state_from_cam(cam_state: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
+    """An L2G state dict whose global and local networks both copy the CAM network."""
+    state = {k: v for k, v in cam_state.items() if k.startswith("global_")}
+    state.update({"local_" + k[len("global_") :]: v for k, v in state.items()})
+    return state
 
 
 class SoftmaxReadout(torch.nn.Module):
@@ -208,9 +229,7 @@ def run_seed(seed: int, args: argparse.Namespace) -> dict:
             )
     for name in args.variants:
         cfg, model, loader = build(name, args, data_root, seed)
-        state = {k: v for k, v in init.items() if k.startswith("global_")}
-        state.update({"local_" + k[len("global_") :]: v for k, v in state.items()})
-        missing, unexpected = model.load_state_dict(state, strict=False)
+        missing, unexpected = model.load_state_dict(l2g_state_from_cam(init), strict=False)
         assert not unexpected and all(k.startswith("data_preprocessor") for k in missing)
         row[f"seconds_{name}"] = train(model, loader, args.l2g_iters, args.l2g_lr, name)
         for split in ("val", "train"):
