@@ -52,12 +52,13 @@ class LogitProbe:
     """Peak and mean class logit over the objects of some val images."""
 
     def __init__(self, data_root: str, count: int, stride: int = 8) -> None:
-        names = open(osp.join(data_root, "ImageSets/Segmentation/val.txt")).read().split()
+        with open(osp.join(data_root, "ImageSets/Segmentation/val.txt")) as f:
+            names = f.read().split()
         self.images, self.masks = [], []
         for name in names[:count]:
             rgb = np.asarray(Image.open(osp.join(data_root, "JPEGImages", name + ".jpg")))
             self.images.append(torch.from_numpy(rgb[:, :, ::-1].copy()).permute(2, 0, 1))
-            mask = np.asarray(Image.open(osp.join(data_root, "SegmentationClass", name + ".png")))
+            mask = np.array(Image.open(osp.join(data_root, "SegmentationClass", name + ".png")))
             # The mask value at the centre of each stride-8 cell of the logit map.
             self.masks.append(torch.from_numpy(mask[stride // 2 :: stride, stride // 2 :: stride]))
 
