@@ -15,12 +15,8 @@ import sys
 import pytest
 import torch
 
-REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-if REPO_ROOT not in sys.path:
-    sys.path.insert(0, REPO_ROOT)
-
-from benchmarks import bench_dataloader, bench_stage2, bench_train_step  # noqa: E402
-from benchmarks.common import (  # noqa: E402
+from benchmarks import bench_dataloader, bench_stage2, bench_train_step
+from benchmarks.common import (
     Ratio,
     Timing,
     batch_nbytes,
@@ -31,6 +27,7 @@ from benchmarks.common import (  # noqa: E402
     write_json_atomic,
 )
 
+REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TINY = ["--backbone", "plaincnn", "--global-size", "48", "--crop-size", "32", "--num-views", "2"]
 MIB = 1024**2
 

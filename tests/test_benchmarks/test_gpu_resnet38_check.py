@@ -3,7 +3,6 @@ size, and its full-size settings are the ResNet-38 config's (checked without run
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
 import os
@@ -15,22 +14,16 @@ from types import ModuleType
 import pytest
 import torch
 
+from benchmarks import gpu_resnet38_check
+
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 SCRIPT = osp.join(REPO_ROOT, "benchmarks", "gpu_resnet38_check.py")
 TABLE_HEADER = "| mode | precision | train it/s | train img/s |"
 
 
-def _load_script() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("gpu_resnet38_check", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclass resolves annotations through it
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture(scope="module")
 def check() -> ModuleType:
-    return _load_script()
+    return gpu_resnet38_check
 
 
 @pytest.fixture(scope="module")

@@ -1,23 +1,12 @@
 """The logit-scale probe runs end to end at a tiny size and reports consistent rows."""
 
-import importlib.util
 import json
 import math
-import os.path as osp
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-
-
-def _load():
-    path = osp.join(REPO, "benchmarks", "probe_logit_scale.py")
-    spec = importlib.util.spec_from_file_location("probe_logit_scale", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from benchmarks import probe_logit_scale as probe
 
 
 def test_tiny_probe_reports_every_stage(tmp_path) -> None:
-    probe = _load()
     out = tmp_path / "probe.json"
     argv = [
         "--seed", "2", "--cam-iters", "4", "--l2g-iters", "2", "--every", "2",

@@ -1,23 +1,12 @@
 """The synthetic CAM-vs-L2G benchmark runs end to end at a tiny size."""
 
-import importlib.util
 import json
 import math
-import os.path as osp
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-
-
-def _load():
-    path = osp.join(REPO, "benchmarks", "synthetic_cam_vs_l2g.py")
-    spec = importlib.util.spec_from_file_location("synthetic_cam_vs_l2g", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from benchmarks import synthetic_cam_vs_l2g as bench
 
 
 def test_tiny_run_scores_every_method_on_both_splits(tmp_path) -> None:
-    bench = _load()
     out = tmp_path / "result.json"
     argv = [
         "--seeds", "3", "--cam-iters", "4", "--l2g-iters", "2", "--num-train", "8",

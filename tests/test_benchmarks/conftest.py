@@ -1,0 +1,8 @@
+"""The benchmark tests import the scripts as ``benchmarks.<name>`` from the repository root."""
+
+import os.path as osp
+import sys
+
+REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+if REPO_ROOT not in sys.path:
+    sys.path.insert(0, REPO_ROOT)
