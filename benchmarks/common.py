@@ -682,14 +682,14 @@ def cprofile_top(fn: Callable[[], Any], top: int = 20, sort: str = "tottime") ->
 
 
 @contextlib.contextmanager
-def quiet_logs() -> Iterator[None]:
-    """Raises MMEngine's current logger to WARNING for the duration (dataset reports)."""
+def quiet_logs(level: int = logging.WARNING) -> Iterator[None]:
+    """Raises MMEngine's current logger to ``level`` for the duration (dataset reports)."""
     from mmengine.logging import MMLogger
 
     logger = MMLogger.get_current_instance()
-    level = logger.level
-    logger.setLevel(logging.WARNING)
+    previous = logger.level
+    logger.setLevel(level)
     try:
         yield
     finally:
-        logger.setLevel(level)
+        logger.setLevel(previous)

@@ -68,6 +68,8 @@ REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 if REPO_ROOT not in sys.path:
     sys.path.insert(0, REPO_ROOT)
 
+from benchmarks.common import quiet_logs  # noqa: E402
+
 NAME = "gpu_resnet38_check"
 CONFIG = osp.join(REPO_ROOT, "configs", "l2g", "l2g_resnet38_1xb3-10e_voc12aug-448.py")
 CONFIG_SAL = osp.join(REPO_ROOT, "configs", "l2g", "l2g-sal_resnet38_1xb3-10e_voc12aug-448.py")
@@ -307,20 +309,6 @@ def peak_memory(device: torch.device) -> Dict[str, Optional[float]]:
     )
 
 
-@contextlib.contextmanager
-def quiet_logs() -> Iterator[None]:
-    """Raises MMEngine's current logger to ERROR for the duration."""
-    from mmengine.logging import MMLogger
-
-    logger = MMLogger.get_current_instance()
-    level = logger.level
-    logger.setLevel(logging.ERROR)
-    try:
-        yield
-    finally:
-        logger.setLevel(level)
-
-
 def build_model(cfg: Any, device: torch.device, seed: int) -> torch.nn.Module:
     """The config's model, randomly initialised, in train mode.
 
@@ -369,7 +357,7 @@ def time_training(
     from mmengine.optim import build_optim_wrapper
 
     device = mode.device
-    with quiet_logs():  # one warning per frozen parameter otherwise
+    with quiet_logs(logging.ERROR):  # one warning per frozen parameter otherwise
         optim_wrapper = build_optim_wrapper(model, mode.optim_wrapper_cfg(cfg))
     batch_size = cfg.train_dataloader.batch_size
     step_s: List[float] = []
