@@ -21,7 +21,7 @@ global_view = [
         saliency_interpolation="nearest",
     ),
     # Colour: torchvision's ColorJitter(0.3, 0.3, 0.3, 0.1) (the release's);
-    # prob=[0, 1] picks the PhotoMetricDistortion used before instead.
+    # prob=[0.0, 1.0] picks the PhotoMetricDistortion used before instead.
     dict(
         type="RandomChoice",
         transforms=[
