@@ -28,8 +28,8 @@ def adjust_hue_bgr(img: np.ndarray, hue_factor: float) -> np.ndarray:
         raise ValueError(f"hue_factor must be in [-0.5, 0.5], got {hue_factor}")
     hue, saturation, value = Image.fromarray(img[..., ::-1], mode="RGB").convert("HSV").split()
     shift = int(hue_factor * 255) % 256
-    shifted = ((np.asarray(hue, dtype=np.int32) + shift) % 256).astype(np.uint8)
-    hsv = Image.merge("HSV", (Image.fromarray(shifted, mode="L"), saturation, value))
+    hue = hue.point([(level + shift) % 256 for level in range(256)])
+    hsv = Image.merge("HSV", (hue, saturation, value))
     return np.ascontiguousarray(np.asarray(hsv.convert("RGB"))[..., ::-1])
 
 
