@@ -14,12 +14,6 @@ import pytest
 import torch
 from reliability_helpers import MAX_ITERS, last_checkpoint, load_weights, tail, train
 
-from mmseg_l2g.engine.hooks.finite_training_hook import (
-    FiniteTrainingHook,
-    first_nonfinite_tensor,
-    learning_rates,
-)
-
 
 def _checkpoints(work_dir):
     """The checkpoint files in ``work_dir`` (none when it does not exist)."""
@@ -84,6 +78,12 @@ def test_weights_poisoned_with_a_finite_loss_are_never_saved(tiny_config, tmp_pa
 
 
 def test_first_nonfinite_tensor_names_the_tensor_and_what_it_holds():
+    from mmseg_l2g.engine.hooks.finite_training_hook import (
+        FiniteTrainingHook,
+        first_nonfinite_tensor,
+        learning_rates,
+    )
+
     finite = [("a", torch.ones(3)), ("steps", torch.tensor([2, 3]))]
     assert first_nonfinite_tensor(finite) is None
     assert first_nonfinite_tensor([]) is None

@@ -156,3 +156,17 @@ def test_load_from_a_hostile_checkpoint_is_refused_naming_it(tiny_config, tmp_pa
     assert "give a trusted MMEngine checkpoint" in proc.stderr
     assert not marker.exists()
     assert not osp.exists(osp.join(work_dir, "last_checkpoint"))
+
+
+def test_prepare_coco_refuses_two_images_writing_one_mask(tmp_path, capsys):
+    root, out = tmp_path / "coco", tmp_path / "out"
+    images = [
+        dict(id=1, file_name="same.jpg", height=4, width=4),
+        dict(id=2, file_name="same.png", height=4, width=4),
+    ]
+    write_coco(root, images)
+    argv = ["--coco-root", str(root), "--out-dir", str(out), "--splits", "val2014"]
+    assert load_tool("prepare_coco").main(argv) == 1
+    err = capsys.readouterr().err
+    assert "images[1] (id 2): file name stem 'same' already used by images[0]" in err
+    assert not out.exists()

@@ -3,7 +3,6 @@
 import json
 import os
 import re
-import shutil
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Iterable, Iterator, Optional
@@ -130,14 +129,8 @@ def make_synthetic(
         os.remove(meta_path)
     else:
         _check_only_own_files(root)
-    created = not os.path.exists(root)
-    try:
-        _generate(root, meta, image_design, num_workers, progress)
-        atomic_write_text(meta_path, json.dumps(meta, indent=2) + "\n")
-    except BaseException:
-        if created:  # nothing of anyone else's is in a folder this call made
-            shutil.rmtree(root, ignore_errors=True)
-        raise
+    _generate(root, meta, image_design, num_workers, progress)
+    atomic_write_text(meta_path, json.dumps(meta, indent=2) + "\n")
     if preview_path is not None:  # after meta.json: a folder without one holds no preview
         write_preview(root, _preview_ids(num_train, num_val), preview_path)
     return meta
