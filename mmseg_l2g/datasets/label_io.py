@@ -218,35 +218,43 @@ class _LabelUnpickler(pickle.Unpickler):
 
 
 def _read_npy_pickle(path: str) -> object:
-    """Reads a ``.npy`` file without running code from it.
+    """Reads the pickled object of a ``.npy`` file without running code from it.
 
-    A numeric array is read as numpy reads it; an object array (what
-    ``np.save`` writes for a dict) is unpickled by :class:`_LabelUnpickler`.
+    An object array (what ``np.save`` writes for a dict) is unpickled by
+    :class:`_LabelUnpickler`; any other array is refused from its header,
+    without reading its data.
 
     Raises:
-        ValueError: not a ``.npy`` file, or the pickle asks for a global that
-            is not a numpy array constructor (the file and the global are named).
+        ValueError: not a ``.npy`` file, not an object array, or the pickle
+            asks for a global that is not a numpy array constructor (the file
+            and the global are named).
     """
     with open(path, "rb") as f:
         try:
             version = np.lib.format.read_magic(f)
-            if version == (1, 0):
-                shape, _, dtype = np.lib.format.read_array_header_1_0(f)
-            elif version == (2, 0):
-                shape, _, dtype = np.lib.format.read_array_header_2_0(f)
-            else:
+            read_header = {
+                (1, 0): np.lib.format.read_array_header_1_0,
+                (2, 0): np.lib.format.read_array_header_2_0,
+            }.get(version)
+            if read_header is None:
                 raise ValueError(f"unsupported .npy format version {version}")
-            if not dtype.hasobject:
-                f.seek(0)
-                return np.load(f, allow_pickle=False)
+            shape, _, dtype = read_header(f)
+        except Exception as exc:  # numpy raises several types for a bad header
+            raise ValueError(f"{path}: cannot read as a .npy file ({exc})") from exc
+        if not dtype.hasobject:
+            raise ValueError(
+                f"{path}: expected a pickled dict img_id -> multi-hot array, got a {dtype} "
+                f"array of shape {shape}"
+            )
+        try:
             return _LabelUnpickler(f, encoding="latin1").load()
         except pickle.UnpicklingError as exc:
             raise ValueError(
                 f"{path}: {exc}; a label .npy may hold only a dict of image id -> "
                 "numeric array (nothing else is unpickled, so no code in the file runs)"
             ) from exc
-        except Exception as exc:  # numpy and pickle raise several types for a bad file
-            raise ValueError(f"{path}: cannot read as a .npy file ({exc})") from exc
+        except Exception as exc:  # a truncated or corrupt pickle raises several types
+            raise ValueError(f"{path}: cannot read the pickled dict ({exc})") from exc
 
 
 def _numeric_label(value: object) -> Optional[np.ndarray]:

@@ -94,6 +94,13 @@ def test_legitimate_label_npy_loads_and_numpy_globals_stay_restricted(tiny_data,
         pickle.dump({"a": np.load}, f, protocol=3)
     with pytest.raises(ValueError, match=r"cls_labels\.npy: refused to load the global numpy"):
         load_label_file(str(path), ("a", "b", "c", "d"))
+    # A plain array (here one declaring 2^40 elements): refused from its header.
+    with open(path, "wb") as f:
+        np.lib.format.write_array_header_1_0(
+            f, {"descr": "<f4", "fortran_order": False, "shape": (1 << 20, 1 << 20)}
+        )
+    with pytest.raises(ValueError, match=r"got a float32 array of shape \(1048576, 1048576\)"):
+        load_label_file(str(path), ("a", "b", "c", "d"))
     # An object that is not an array: named, not taken.
     np.save(path, {"a": "person"})
     with pytest.raises(ValueError, match="entry 'a' is a str, not a numeric array"):
