@@ -120,6 +120,25 @@ def decode_rle_string(counts: Union[str, bytes]) -> List[int]:
     return runs
 
 
+def checked_rle_runs(segmentation: dict, height: int, width: int) -> List[int]:
+    """The run lengths of an RLE, checked against the image.
+
+    Raises:
+        ValueError: the size differs from the image's or the runs do not add
+            up to h * w.
+    """
+    size = segmentation.get("size")
+    if size is None or [int(v) for v in size] != [height, width]:
+        raise ValueError(f"RLE size {size} differs from the image's [{height}, {width}]")
+    counts = segmentation.get("counts")
+    runs = (
+        decode_rle_string(counts) if isinstance(counts, (str, bytes)) else [int(c) for c in counts]
+    )
+    if any(r < 0 for r in runs) or sum(runs) != height * width:
+        raise ValueError(f"RLE runs sum to {sum(runs)}, expected {height * width}")
+    return runs
+
+
 def decode_rle(segmentation: dict, height: int, width: int) -> np.ndarray:
     """Decodes an RLE segmentation (compressed or not) to an (H, W) bool mask.
 
@@ -135,15 +154,7 @@ def decode_rle(segmentation: dict, height: int, width: int) -> np.ndarray:
         ValueError: the size differs from the image's or the runs do not add
             up to h * w.
     """
-    size = segmentation.get("size")
-    if size is None or [int(v) for v in size] != [height, width]:
-        raise ValueError(f"RLE size {size} differs from the image's [{height}, {width}]")
-    counts = segmentation.get("counts")
-    runs = (
-        decode_rle_string(counts) if isinstance(counts, (str, bytes)) else [int(c) for c in counts]
-    )
-    if any(r < 0 for r in runs) or sum(runs) != height * width:
-        raise ValueError(f"RLE runs sum to {sum(runs)}, expected {height * width}")
+    runs = checked_rle_runs(segmentation, height, width)
     values = np.zeros(len(runs), dtype=bool)
     values[1::2] = True
     flat = np.repeat(values, runs)
@@ -217,7 +228,7 @@ def instance_mask(
     polygons = [p for p in segmentation if len(p) >= 6 and len(p) % 2 == 0]
     if not polygons:
         raise ValueError("no polygon with 3 or more points")
-    if with_coco:
+    if with_coco and all(_within_reach(p, height, width) for p in polygons):
         rles = coco_mask.frPyObjects([[float(v) for v in p] for p in polygons], height, width)
         return coco_mask.decode(coco_mask.merge(rles)).astype(bool)
     mask = np.zeros((height, width), dtype=bool)
@@ -227,25 +238,25 @@ def instance_mask(
 
 
 def _coco_decode_rle(segmentation: dict, height: int, width: int) -> np.ndarray:
-    """Decodes an RLE with pycocotools after the checks of :func:`decode_rle`."""
-    size = segmentation.get("size")
-    if size is None or [int(v) for v in size] != [height, width]:
-        raise ValueError(f"RLE size {size} differs from the image's [{height}, {width}]")
-    counts = segmentation.get("counts")
-    if isinstance(counts, (str, bytes)):
-        rle = dict(
-            size=[height, width],
-            counts=counts.encode("ascii") if isinstance(counts, str) else counts,
-        )
-    else:
-        runs = [int(c) for c in counts]
-        if any(r < 0 for r in runs) or sum(runs) != height * width:
-            raise ValueError(f"RLE runs sum to {sum(runs)}, expected {height * width}")
-        rle = coco_mask.frPyObjects(dict(size=[height, width], counts=runs), height, width)
-    try:
-        return coco_mask.decode(rle).astype(bool)
-    except ValueError as exc:  # pycocotools: runs beyond h * w, or a bad character
-        raise ValueError(f"RLE does not decode ({exc})") from exc
+    """Decodes an RLE with pycocotools after :func:`checked_rle_runs`'s checks."""
+    runs = checked_rle_runs(segmentation, height, width)
+    rle = coco_mask.frPyObjects(dict(size=[height, width], counts=runs), height, width)
+    return coco_mask.decode(rle).astype(bool)
+
+
+def _within_reach(polygon: Sequence[float], height: int, width: int) -> bool:
+    """True if every vertex lies within one image size of the image.
+
+    pycocotools scales coordinates into C ``int`` and allocates one point per
+    pixel of outline: a far-away vertex (finite, e.g. 1e9) overflows or
+    allocates gigabytes; such polygons go to this file's rasteriser.
+    """
+    points = np.asarray(polygon, dtype=np.float64).reshape(-1, 2)
+    xs, ys = points[:, 0], points[:, 1]
+    return bool(
+        (xs >= -width).all() and (xs <= 2 * width).all()
+        and (ys >= -height).all() and (ys <= 2 * height).all()
+    )  # fmt: skip
 
 
 # ------------------------------------------------------------------- masks

@@ -343,3 +343,13 @@ def test_prepare_coco_fallback_gives_the_hand_computed_masks(tmp_path, monkeypat
     np.testing.assert_array_equal(_read(masks / "COCO_val2014_000000000002.png")[1], expected)
     first = _read(masks / "COCO_val2014_000000000001.png")[1]
     assert (first[2:4, 3:5] == 17).all() and (first[:, 0] == 255).all()
+
+
+def test_far_away_vertices_do_not_reach_pycocotools():
+    # pycocotools would scale 1e9 into a C int (overflow) and allocate per outline pixel.
+    triangle = [0.0, 0.0, 1e9, 0.0, 0.0, 1e9]
+    got = prepare_coco.instance_mask([triangle], 5, 6, use_pycocotools=True)
+    assert got.all()  # the triangle covers the whole image
+    # Compressed RLE with runs short of the image: refused as by the own decoder.
+    with pytest.raises(ValueError, match="sum to 5, expected 12"):
+        prepare_coco.instance_mask(dict(counts="32", size=[3, 4]), 3, 4, use_pycocotools=True)
