@@ -124,7 +124,8 @@ def _make_synthetic(*argv, timeout=120):
     )
 
 
-# A count of 10^8 hung: those cases run in a subprocess with a timeout.
+# A count of 10^8 hung and --size 200000 exhausted memory: those cases run in a
+# subprocess with a timeout.
 @pytest.mark.parametrize(
     "option, message, hung",
     [
@@ -135,7 +136,7 @@ def _make_synthetic(*argv, timeout=120):
         (["--design", "saliency_blur=1e308"], "saliency_blur", False),
         (["--design", "class_count_weights=[1,Infinity]"], "class_count_weights", False),
         (["--design", 'body_size_range="big"'], "body_size_range", False),
-        (["--size", "200000"], "size must be an integer in 32..4096", False),
+        (["--size", "200000"], "size must be an integer in 32..4096", True),
         (["--workers", "1000000"], "num_workers", False),
     ],
 )
