@@ -75,6 +75,7 @@ COCO_CATEGORY_IDS = tuple(
     i for i in range(1, 91) if i not in (12, 26, 29, 30, 45, 66, 68, 69, 71, 83)
 )
 MAX_PIXELS = 1 << 28  # an image larger than this (268 M pixels) is refused, not allocated
+MAX_WORKERS = 256
 
 
 # ----------------------------------------------------------------- decoding
@@ -555,7 +556,7 @@ def load_split(coco_root: str, out_dir: str, split: str, overwrite: bool) -> Spl
     folder = _image_folder(coco_root, split)
     present = set(os.listdir(folder)) if folder else set()
     mask_dir = os.path.join(out_dir, "SegmentationClass", split)
-    tasks, entry_of_stem = [], {}
+    tasks, entry_of_stem, entry_of_id = [], {}, {}
     for position, info in enumerate(images):
         image_id = info.get("id") if isinstance(info, dict) else None
         entry = f"{ann_path}: images[{position}] (id {image_id!r})"
@@ -564,12 +565,16 @@ def load_split(coco_root: str, out_dir: str, split: str, overwrite: bool) -> Spl
         except ValueError as exc:
             raise ValueError(f"{entry}: {exc}") from exc
         stem = os.path.splitext(file_name)[0]
-        if stem in entry_of_stem:
-            raise ValueError(
-                f"{entry}: file name stem {stem!r} already used by {entry_of_stem[stem]} "
-                "(both would write one mask)"
-            )
-        entry_of_stem[stem] = f"images[{position}]"
+        for key, seen, what in (
+            (stem, entry_of_stem, "file name stem"),
+            (image_id, entry_of_id, "id"),
+        ):
+            if key in seen:
+                raise ValueError(
+                    f"{entry}: {what} {key!r} already used by {seen[key]} "
+                    "(annotations and masks would mix)"
+                )
+            seen[key] = f"images[{position}]"
         tasks.append(
             ImageTask(
                 stem,
@@ -634,6 +639,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     """
     args = parse_args(argv)
     out_dir = args.out_dir or args.coco_root
+    if os.path.exists(out_dir) and not os.path.isdir(out_dir):
+        print(f"error: --out-dir {out_dir} exists and is not a folder", file=sys.stderr)
+        return 1
+    if not 1 <= args.workers <= MAX_WORKERS:
+        print(f"error: --workers must be in 1..{MAX_WORKERS}, got {args.workers}", file=sys.stderr)
+        return 1
     try:
         plans = [load_split(args.coco_root, out_dir, s, args.overwrite) for s in args.splits]
     except (FileNotFoundError, ValueError) as exc:

@@ -37,7 +37,9 @@ class RunsCode:
 
 
 def load_tool(name):
-    """``tools/<name>.py`` as a module."""
+    """``tools/<name>.py`` as a module (the one already loaded, if another test loaded it)."""
+    if name in sys.modules:
+        return sys.modules[name]
     spec = importlib.util.spec_from_file_location(name, osp.join(REPO, "tools", f"{name}.py"))
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module  # worker processes unpickle its functions by name
@@ -179,3 +181,23 @@ def test_prepare_coco_refuses_two_images_writing_one_mask(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "images[1] (id 2): file name stem 'same' already used by images[0]" in err
     assert not out.exists()
+
+
+def test_prepare_coco_refuses_duplicate_ids_a_file_out_dir_and_a_worker_flood(tmp_path, capsys):
+    root = tmp_path / "coco"
+    images = [
+        dict(id=3, file_name="a.jpg", height=4, width=4),
+        dict(id=3, file_name="b.jpg", height=4, width=4),
+    ]
+    write_coco(root, images)
+    prepare_coco = load_tool("prepare_coco")
+    argv = ["--coco-root", str(root), "--out-dir", str(tmp_path / "out"), "--splits", "val2014"]
+    assert prepare_coco.main(argv) == 1
+    assert "images[1] (id 3): id 3 already used by images[0]" in capsys.readouterr().err
+    (tmp_path / "file").write_text("x")
+    argv = ["--coco-root", str(root), "--out-dir", str(tmp_path / "file"), "--splits", "val2014"]
+    assert prepare_coco.main(argv) == 1
+    assert "exists and is not a folder" in capsys.readouterr().err
+    argv = ["--coco-root", str(root), "--splits", "val2014", "--workers", "100000"]
+    assert prepare_coco.main(argv) == 1
+    assert "--workers must be in 1..256, got 100000" in capsys.readouterr().err
