@@ -207,6 +207,10 @@ def _class_index(
     return name_to_index[key]
 
 
+class _RefusedGlobal(pickle.UnpicklingError):
+    """A pickle asked for a global outside the allow-list."""
+
+
 class _LabelUnpickler(pickle.Unpickler):
     """Unpickles numpy arrays and plain containers only: no other global is built."""
 
@@ -214,7 +218,7 @@ class _LabelUnpickler(pickle.Unpickler):
         """Returns an allowed numpy constructor; refuses anything else."""
         if (module, name) in _SAFE_GLOBALS:
             return _SAFE_GLOBALS[(module, name)]
-        raise pickle.UnpicklingError(f"refused to load the global {module}.{name}")
+        raise _RefusedGlobal(f"refused to load the global {module}.{name}")
 
 
 def _read_npy_pickle(path: str) -> object:
@@ -248,7 +252,7 @@ def _read_npy_pickle(path: str) -> object:
             )
         try:
             return _LabelUnpickler(f, encoding="latin1").load()
-        except pickle.UnpicklingError as exc:
+        except _RefusedGlobal as exc:
             raise ValueError(
                 f"{path}: {exc}; a label .npy may hold only a dict of image id -> "
                 "numeric array (nothing else is unpickled, so no code in the file runs)"
