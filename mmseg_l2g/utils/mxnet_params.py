@@ -77,7 +77,8 @@ class _Reader:
         remaining = self.size - self.stream.tell()
         if size > remaining:
             raise self.error(
-                f"{what} declares {size} bytes, but the file has only {remaining} left"
+                f"file ends inside {what}: it declares {size} bytes, the file has only "
+                f"{remaining} left"
             )
         data = self.stream.read(size)
         if len(data) != size:
