@@ -27,7 +27,8 @@ setup(
     python_requires=">=3.9",
     install_requires=INSTALL_REQUIRES,
     extras_require={
-        "tests": ["pytest", "ruff"],
+        "tests": ["pytest", "ruff", "pycocotools"],
+        "coco": ["pycocotools"],  # tools/prepare_coco.py: the community's masks
         "crf": ["pydensecrf2"],
     },
     license="Apache-2.0",

@@ -25,5 +25,6 @@ default_hooks = dict(
     param_scheduler=dict(type="ParamSchedulerHook"),
     checkpoint=dict(type="CheckpointHook", by_epoch=True, interval=1, max_keep_ckpts=3),
     sampler_seed=dict(type="DistSamplerSeedHook"),
+    finite_check=dict(type="FiniteTrainingHook"),  # no NaN weights saved
 )
 log_processor = dict(by_epoch=True)
