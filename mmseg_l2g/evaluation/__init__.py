@@ -1,6 +1,13 @@
 """Pseudo-mask evaluation: confusion matrices and the background-threshold sweep."""
 
 from .confusion import confusion_matrix, scores_from_confusion
+from .sweep_metric import ThresholdSweepMetric
 from .threshold_sweep import ThresholdSweep, threshold_range
 
-__all__ = ["ThresholdSweep", "confusion_matrix", "scores_from_confusion", "threshold_range"]
+__all__ = [
+    "ThresholdSweep",
+    "ThresholdSweepMetric",
+    "confusion_matrix",
+    "scores_from_confusion",
+    "threshold_range",
+]
