@@ -164,12 +164,18 @@ def plan_records(
     settings: PseudoMaskSettings,
     evaluate: bool,
 ) -> Tuple[List[ImageRecord], int]:
-    """This rank's records (positions ``p % world_size == rank``) and how many need nothing."""
+    """This rank's records and how many of its images need nothing.
+
+    Rank r takes the batches ``b % world_size == r`` of the run cut into
+    ``batch_size`` images, so every image is read in the same batch as in a
+    one-process run: the outputs are byte-identical whatever the world size.
+    """
     rank, world_size = dist.get_rank(), dist.get_world_size()
     records, skipped = [], 0
     overwrite = settings.overwrite
     crf = settings.readout is not None and settings.readout.crf is not None
-    for position in range(rank, len(indices), world_size):
+    positions = [p for p in range(len(indices)) if (p // settings.batch_size) % world_size == rank]
+    for position in positions:
         info = dataset.get_data_info(indices[position])
         img_id = info["img_id"]
         mask_out = _missing(out_dir, "masks", img_id + ".png", settings.save_masks, overwrite)

@@ -50,9 +50,12 @@ def common_args(data, out_dir):
 
 
 def snapshot(out_dir):
+    """Every output file's bytes (the log file left out: it has the times)."""
     files = {}
     for root, _, names in os.walk(out_dir):
         for name in names:
+            if name == "gen_pseudo.log":
+                continue
             path = osp.join(root, name)
             files[osp.relpath(path, out_dir)] = open(path, "rb").read()
     return files
@@ -77,13 +80,17 @@ def test_end_to_end_and_two_processes_match_one(setup, tmp_path):
     double = str(tmp_path / "double")
     torchrun = shutil.which("torchrun")
     launcher = [torchrun] if torchrun else [sys.executable, "-m", "torch.distributed.run"]
-    env = dict(os.environ, PYTHONPATH=REPO, OMP_NUM_THREADS="1")
+    # The same number of threads as this process: CPU kernels may sum in another order otherwise.
+    env = dict(os.environ, PYTHONPATH=REPO, OMP_NUM_THREADS=str(torch.get_num_threads()))
     command = [*launcher, "--standalone", "--nproc_per_node", "2", TOOL, CONFIG, checkpoint,
                "--save-cams", "--launcher", "pytorch", *common_args(data, double)]  # fmt: skip
     proc = subprocess.run(command, env=env, capture_output=True, text=True, timeout=180)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    assert "processed per rank: [3, 3]" in proc.stdout + proc.stderr  # disjoint shards
+    # Whole batches of 4 per rank (the batches of the one-process run): 4 + 2 images.
+    assert "processed per rank: [4, 2]" in proc.stdout + proc.stderr
     assert snapshot(double) == files  # every image once, same bytes, same metrics
+    with open(osp.join(double, "gen_pseudo.log"), encoding="utf-8") as log:
+        assert "processed per rank: [4, 2]" in log.read()  # the log file, in the output folder
 
 
 def test_resume_and_resweep_from_cams(setup, tmp_path):
