@@ -60,11 +60,14 @@ def atomic_output(path: str) -> Iterator[str]:
         The temp path to write to (same folder and suffix as ``path``).
     """
     folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
     suffix = os.path.splitext(path)[1]
-    fd, tmp_path = tempfile.mkstemp(
-        prefix=f"{TEMP_PREFIX}{os.getpid()}.", suffix=suffix, dir=folder
-    )
+    try:
+        os.makedirs(folder, exist_ok=True)
+        fd, tmp_path = tempfile.mkstemp(
+            prefix=f"{TEMP_PREFIX}{os.getpid()}.", suffix=suffix, dir=folder
+        )
+    except OSError as exc:
+        raise OSError(exc.errno, f"cannot write {path}: {exc.strerror or exc}") from exc
     os.close(fd)
     try:
         yield tmp_path
