@@ -13,32 +13,34 @@ config's model.test_cfg; the flags below override it.
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
 import os.path as osp
 import sys
-from typing import List, Optional, Sequence
+from typing import Callable, Dict, List, Optional, Sequence
 
 from mmengine import dist
 from mmengine.config import DictAction
 from mmengine.logging import MMLogger
 
 import mmseg_l2g  # noqa: F401  (registers the plugin's modules)
-from mmseg_l2g.engine.checkpointing import file_sha256
 from mmseg_l2g.engine.distributed import destroy_process_group, init_process_group
 from mmseg_l2g.evaluation import threshold_range
 from mmseg_l2g.models.classifiers.cam_readout import INTERP_MODES, MAX_SCALE
 from mmseg_l2g.stage2 import (
+    GenerationResult,
     build_cam_model,
     build_stage2_dataset,
+    cams_source_identity,
+    checkpoint_identity,
     dataset_config,
     generate_pseudo_masks,
     load_config,
+    readout_settings,
 )
 
 
-def number(low: float, high: float, low_open: bool) -> callable:
+def number(low: float, high: float, low_open: bool) -> Callable[[str], float]:
     """argparse type: a finite float in (low, high] (``low_open``) or [low, high]."""
 
     def parse(text: str) -> float:
@@ -56,17 +58,22 @@ def number(low: float, high: float, low_open: bool) -> callable:
     return parse
 
 
-def parse_sweep(tokens: Optional[Sequence[str]]) -> Optional[List[float]]:
-    """``START:STOP:STEP`` (stop included) or a list of thresholds; ``None`` keeps the default."""
+def parse_sweep(tokens: Optional[Sequence[str]]) -> Dict[str, List[float]]:
+    """``dict(sweep=...)`` from ``START:STOP:STEP`` (stop included) or a list; ``{}``: default."""
     if not tokens:
-        return None
+        return {}
     try:
         if len(tokens) == 1 and ":" in tokens[0]:
             start, stop, step = (float(p) for p in tokens[0].split(":"))
-            return threshold_range(start, stop, step)
-        return [float(t) for t in tokens]
+            values = threshold_range(start, stop, step)
+        else:
+            values = [float(t) for t in tokens]
     except ValueError as exc:
         raise ValueError(f"--sweep {' '.join(tokens)}: {exc} (START:STOP:STEP or numbers)") from exc
+    bad = [v for v in values if not (math.isfinite(v) and 0.0 <= v <= 1.0)]
+    if bad:
+        raise ValueError(f"--sweep thresholds must be in [0, 1], got {bad}")
+    return dict(sweep=values)
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
@@ -105,89 +112,67 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     return args
 
 
-def source_signature(cams_dir: str) -> dict:
-    """What made the CAMs of ``cams_dir``: its run's ``settings.json`` when there is one."""
-    settings_path = osp.join(osp.dirname(osp.abspath(cams_dir)), "settings.json")
-    if osp.isfile(settings_path):
-        with open(settings_path, encoding="utf-8") as f:
-            source = json.load(f)
-        if source.get("cam") is not None:
-            return dict(cam=source["cam"], checkpoint=source.get("checkpoint"))
-    return dict(checkpoint=None)
-
-
 def run(args: argparse.Namespace) -> int:
     """Generates the pseudo masks; returns the exit status."""
     if osp.exists(args.out_dir) and not osp.isdir(args.out_dir):
         raise NotADirectoryError(f"--out-dir {args.out_dir} is a file, not a folder")
+    sweep = parse_sweep(args.sweep)  # bad input refused before anything is made
     device = init_process_group(args.launcher, args.device)
     if dist.is_main_process():
         os.makedirs(args.out_dir, exist_ok=True)
     log_file = osp.join(args.out_dir, "gen_pseudo.log")
     logger = MMLogger.get_instance(f"gen_pseudo_{os.getpid()}", log_file=log_file)
     cfg = load_config(args.config, args.cfg_options)
-    readout = dict(cfg.model.get("test_cfg") or {})
-    flags = dict(scales=args.scales, interp=args.interp, bg_thr=args.bg_thr)
-    readout.update({k: v for k, v in flags.items() if v is not None})
-    readout.update(
-        dict(flip=False) if args.no_flip else {}, **(dict(fp16=True) if args.fp16 else {})
-    )
-    if args.crf:
-        readout["crf"] = dict(iters=args.crf_iters)
+    readout = readout_settings(
+        cfg, scales=args.scales, interp=args.interp, bg_thr=args.bg_thr,
+        flip=False if args.no_flip else None, fp16=True if args.fp16 else None,
+        crf=dict(iters=args.crf_iters) if args.crf else None,
+    )  # fmt: skip
     settings = dict(
-        readout=readout,
-        saliency=args.saliency_dir,
-        sal_thr=args.sal_thr,
-        save_cams=args.save_cams,
-        num_vis=args.num_vis,
-        batch_size=args.batch_size,
-        num_workers=args.num_workers,
-        prefetch_batches=args.prefetch_batches,
-        writer_threads=args.writer_threads,
-        overwrite=args.overwrite,
-    )
-    sweep = parse_sweep(args.sweep)
-    if sweep is not None:
-        settings["sweep"] = sweep
+        readout=readout, saliency=args.saliency_dir, sal_thr=args.sal_thr,
+        save_cams=args.save_cams, num_vis=args.num_vis, batch_size=args.batch_size,
+        num_workers=args.num_workers, prefetch_batches=args.prefetch_batches,
+        writer_threads=args.writer_threads, overwrite=args.overwrite, **sweep,
+    )  # fmt: skip
     model = None
     if args.from_cams is not None:
         settings["cams_dir"] = args.from_cams or osp.join(args.out_dir, "cams")
         if not osp.isdir(settings["cams_dir"]):
             raise FileNotFoundError(f"--from-cams: CAM folder not found: {settings['cams_dir']}")
-        extra = source_signature(settings["cams_dir"])
+        identity = cams_source_identity(settings["cams_dir"])
     else:
         model = build_cam_model(cfg, args.checkpoint, device)
-        extra = dict(
-            checkpoint=dict(path=osp.abspath(args.checkpoint), sha256=file_sha256(args.checkpoint))
-        )
+        identity = dict(checkpoint=checkpoint_identity(args.checkpoint))
     dataset = build_stage2_dataset(dataset_config(cfg, args.split))
-    count = len(dataset) if args.limit is None else min(max(args.limit, 0), len(dataset))
-    logger.info(
-        f"stage 2 on {count} {args.split} images, {dist.get_world_size()} process(es), "
-        f"{device}, CAMs from {settings.get('cams_dir') or args.checkpoint} -> {args.out_dir}"
-    )
+    count = len(dataset) if args.limit is None else min(args.limit, len(dataset))
+    source = settings.get("cams_dir") or args.checkpoint
+    logger.info(f"stage 2: {count} {args.split} images, {dist.get_world_size()} process(es), "
+                f"{device}, CAMs from {source} -> {args.out_dir}")  # fmt: skip
     result = generate_pseudo_masks(
-        model, dataset, args.out_dir, settings, range(count), signature_extra=extra
+        model, dataset, args.out_dir, settings, range(count), signature_extra=identity
     )
-    summary = (
+    logger.info(summary(result, args.out_dir))
+    if result.failures:
+        img_id, reason = result.failures[0]
+        logger.error(f"{len(result.failures)} images failed (failed.json); {img_id}: {reason}")
+    return 1 if result.failures else 0
+
+
+def summary(result: GenerationResult, out_dir: str) -> str:
+    """One line: true counts (written, already complete, failed) and the mIoU (%)."""
+    text = (
         f"{result.num_written} images written, {result.num_complete} already complete, "
-        f"{len(result.failures)} failed, of {result.num_images} in {args.out_dir}"
+        f"{len(result.failures)} failed, of {result.num_images} in {out_dir}"
     )
     if len(result.processed_per_rank) > 1:
-        summary += f"; processed per rank: {result.processed_per_rank}"
+        text += f"; processed per rank: {result.processed_per_rank}"
     if result.metrics is not None:
         m = result.metrics
-        summary += (
-            f"; mIoU {m['chosen']['miou']:.2f} at bg_thr {m['chosen_thr']}, best "
-            f"{m['best_miou']:.2f} at {m['best_thr']} (metrics.json)"
+        text += (
+            f"; mIoU {m['chosen']['miou']:.2f}% at bg_thr {m['chosen_thr']}, "
+            f"best {m['best_miou']:.2f}% at {m['best_thr']} (metrics.json)"
         )
-    logger.info(summary)
-    if result.failures:
-        first = result.failures[0]
-        logger.error(
-            f"{len(result.failures)} images failed (failed.json); first: {first[0]}: {first[1]}"
-        )
-    return 1 if result.failures else 0
+    return text
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

@@ -177,8 +177,10 @@ def check_resumable(work_dir: str) -> Optional[str]:
     try:
         load_checkpoint_file(path, mmap=True)
     except ValueError as exc:
+        marker = osp.join(work_dir, "last_checkpoint")
         raise ValueError(
-            f"--resume: {exc}; it is named by {osp.join(work_dir, 'last_checkpoint')}: write an "
-            "earlier checkpoint's path into that file, or train without --resume"
+            f"--resume: cannot load {path}, the checkpoint named by {marker} "
+            f"({exc.__cause__ or exc}); write an earlier checkpoint's path into that file, "
+            "or train without --resume"
         ) from exc
     return path

@@ -9,8 +9,11 @@ image, output folder, resume check), ``loading``, ``processing`` (per batch),
 from .builders import (
     build_cam_model,
     build_stage2_dataset,
+    cams_source_identity,
+    checkpoint_identity,
     dataset_config,
     load_config,
+    readout_settings,
     spread_indices_with_masks,
 )
 from .planning import ImageRecord, dataset_identity, prepare_out_dir
@@ -25,10 +28,13 @@ __all__ = [
     "PseudoMaskSettings",
     "build_cam_model",
     "build_stage2_dataset",
+    "cams_source_identity",
+    "checkpoint_identity",
     "dataset_config",
     "dataset_identity",
     "generate_pseudo_masks",
     "load_config",
     "prepare_out_dir",
+    "readout_settings",
     "spread_indices_with_masks",
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 import os.path as osp
 from typing import Any, Dict, List, Optional, Union
 
@@ -12,7 +13,7 @@ from mmengine.dataset import BaseDataset
 from mmengine.registry import init_default_scope
 from mmseg.registry import DATASETS, MODELS
 
-from ..engine.checkpointing import load_weights_strict
+from ..engine.checkpointing import file_sha256, load_weights_strict
 from ..models.classifiers import L2GClassifier
 
 # Dataset wrappers whose inner ``dataset`` is the WSSS dataset.
@@ -118,3 +119,26 @@ def spread_indices_with_masks(dataset: Any, limit: int) -> List[int]:
         return with_masks
     step = len(with_masks) / limit
     return [with_masks[int(i * step)] for i in range(limit)]
+
+
+def readout_settings(cfg: Config, **overrides: Any) -> Dict[str, Any]:
+    """The config's ``model.test_cfg`` (the CAM readout) with the ``overrides`` not ``None``."""
+    readout = dict(cfg.model.get("test_cfg") or {})
+    readout.update({key: value for key, value in overrides.items() if value is not None})
+    return readout
+
+
+def checkpoint_identity(checkpoint: str) -> Dict[str, str]:
+    """What identifies a checkpoint for resuming: its path and its content's SHA-256."""
+    return dict(path=osp.abspath(checkpoint), sha256=file_sha256(checkpoint))
+
+
+def cams_source_identity(cams_dir: str) -> Dict[str, Any]:
+    """What made the CAM files of ``cams_dir``: its run's readout and checkpoint when known."""
+    settings_path = osp.join(osp.dirname(osp.abspath(cams_dir)), "settings.json")
+    if osp.isfile(settings_path):
+        with open(settings_path, encoding="utf-8") as f:
+            source = json.load(f)
+        if source.get("cam") is not None:
+            return dict(cam=source["cam"], checkpoint=source.get("checkpoint"))
+    return dict(checkpoint=None)

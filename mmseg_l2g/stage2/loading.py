@@ -62,7 +62,10 @@ class RecordLoader(Dataset):
             record.cams, labels = load_cams_npz(record.cams_path)
             record.classes = labels
         if record.needs_image:
-            height, width = image_size(info["img_path"])
+            try:
+                height, width = image_size(info["img_path"])
+            except OSError:  # unreadable: the reader below says why, naming the file
+                height, width = 0, 0
             if height * width > self.settings.max_pixels:
                 raise MemoryError(
                     f"image {info['img_path']} is {height}x{width}, more than max_pixels "
