@@ -13,12 +13,15 @@ config's model.test_cfg; the flags below override it.
 from __future__ import annotations
 
 import argparse
+import logging
 import math
 import os
 import os.path as osp
 import sys
+import uuid
 from typing import Callable, Dict, List, Optional, Sequence
 
+import torch
 from mmengine import dist
 from mmengine.config import DictAction
 from mmengine.logging import MMLogger
@@ -116,13 +119,25 @@ def run(args: argparse.Namespace) -> int:
     """Generates the pseudo masks; returns the exit status."""
     if osp.exists(args.out_dir) and not osp.isdir(args.out_dir):
         raise NotADirectoryError(f"--out-dir {args.out_dir} is a file, not a folder")
-    sweep = parse_sweep(args.sweep)  # bad input refused before anything is made
+    parse_sweep(args.sweep)  # bad input refused before anything is made
     device = init_process_group(args.launcher, args.device)
     if dist.is_main_process():
         os.makedirs(args.out_dir, exist_ok=True)
     log_file = osp.join(args.out_dir, "gen_pseudo.log")
-    logger = MMLogger.get_instance(f"gen_pseudo_{os.getpid()}", log_file=log_file)
+    name = f"gen_pseudo_{uuid.uuid4().hex}"  # a fresh logger (and file) per run
+    logger = MMLogger.get_instance(name, log_file=log_file, file_mode="a")
+    try:
+        return generate(args, device, logger)
+    finally:
+        for handler in [h for h in logger.handlers if isinstance(h, logging.FileHandler)]:
+            handler.close()
+            logger.removeHandler(handler)
+
+
+def generate(args: argparse.Namespace, device: torch.device, logger: MMLogger) -> int:
+    """Builds the inputs and runs stage 2 (the process group started, the log open)."""
     cfg = load_config(args.config, args.cfg_options)
+    sweep = parse_sweep(args.sweep)
     readout = readout_settings(
         cfg, scales=args.scales, interp=args.interp, bg_thr=args.bg_thr,
         flip=False if args.no_flip else None, fp16=True if args.fp16 else None,
