@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import math
 import os
 import re
 import shutil
@@ -93,8 +94,8 @@ def atomic_write_text(path: str, text: str) -> None:
 
 
 def atomic_write_json(path: str, obj: Any) -> None:
-    """Writes ``obj`` as indented JSON (float NaN written as ``null``), atomically."""
-    text = json.dumps(_nan_to_none(obj), indent=2, allow_nan=False)
+    """Writes ``obj`` as indented JSON (NaN and infinite floats as ``null``), atomically."""
+    text = json.dumps(_finite_or_none(obj), indent=2, allow_nan=False)
     atomic_write_text(path, text + "\n")
 
 
@@ -104,14 +105,14 @@ def atomic_copy(src: str, path: str) -> None:
         shutil.copyfile(src, tmp_path)
 
 
-def _nan_to_none(obj: Any) -> Any:
-    """Replaces float NaN by ``None`` everywhere in a nested structure."""
-    if isinstance(obj, float) and obj != obj:
+def _finite_or_none(obj: Any) -> Any:
+    """Replaces NaN and infinite floats by ``None`` everywhere in a nested structure."""
+    if isinstance(obj, float) and not math.isfinite(obj):
         return None
     if isinstance(obj, dict):
-        return {key: _nan_to_none(value) for key, value in obj.items()}
+        return {key: _finite_or_none(value) for key, value in obj.items()}
     if isinstance(obj, (list, tuple)):
-        return [_nan_to_none(value) for value in obj]
+        return [_finite_or_none(value) for value in obj]
     return obj
 
 
