@@ -451,11 +451,11 @@ def time_stage2(
         images=result.num_processed,
         seconds=round(seconds, 4),
         images_per_s=result.num_processed / seconds,
-        scales=list(settings.cam.scales),
-        flip=settings.cam.flip,
-        fp16=settings.cam.fp16,
-        batch_size=settings.batch_size,
-        saliency=settings.saliency,
+        scales=list(settings["readout"]["scales"]),
+        flip=settings["readout"]["flip"],
+        fp16=settings["readout"]["fp16"],
+        batch_size=settings["batch_size"],
+        saliency=settings["saliency"],
         scored_images=result.sweep.num_images if result.sweep is not None else 0,
     )
     out.update(peak_memory(device))

@@ -28,6 +28,8 @@ class ThresholdSweepMetric(BaseMetric):
         prefix: key prefix of the metrics (none by default).
     """
 
+    default_prefix = ""  # keys as they are (metrics.json's), no "prefix/" added
+
     def __init__(
         self,
         thresholds: Sequence[float],
