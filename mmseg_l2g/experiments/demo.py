@@ -1,5 +1,6 @@
 """The end-to-end demo: synthetic data -> CAM / L2G / L2G+saliency -> pseudo masks -> DeepLab."""
 
+import json
 import math
 import os.path as osp
 import time
@@ -98,8 +99,10 @@ def run_demo(
         raise ValueError(f"unknown budget {budget!r}; choose from {sorted(BUDGETS)}")
     plan = BUDGETS[budget]
     start = time.time()
-    stages = StageRunner(work_dir, quiet=quiet)
     data_root = data_root or osp.join(work_dir, f"data_seed{seed}")
+    check_work_dir(work_dir, dict(seed=seed, budget=budget, batch_size=batch_size,
+                                  data_root=osp.abspath(data_root)))  # fmt: skip
+    stages = StageRunner(work_dir, quiet=quiet)
     if not osp.isfile(osp.join(data_root, "meta.json")):
         print(f"[pipeline] generating synthetic data in {data_root}", flush=True)
         make_synthetic(data_root, plan.num_train, plan.num_val, seed=seed, size=plan.size)
@@ -179,6 +182,27 @@ def run_demo(
     atomic_write_json(osp.join(work_dir, "summary.json"), summary)
     print(format_summary(summary), flush=True)
     return summary
+
+
+def check_work_dir(work_dir: str, identity: dict) -> None:
+    """Records what a demo work dir is made with; refuses to reuse it for another run.
+
+    Raises:
+        ValueError: ``work_dir`` holds a demo of another seed, budget, batch
+            size or data root (its stages would be reused as they are).
+    """
+    path = osp.join(work_dir, "demo.json")
+    if osp.isfile(path):
+        with open(path, encoding="utf-8") as f:
+            previous = json.load(f)
+        differ = {k: (previous.get(k), v) for k, v in identity.items() if previous.get(k) != v}
+        if differ:
+            raise ValueError(
+                f"{work_dir} holds a demo made with other settings "
+                f"({', '.join(f'{k}: {a!r} there, {b!r} now' for k, (a, b) in differ.items())}); "
+                "use another --work-dir"
+            )
+    atomic_write_json(path, identity)
 
 
 def _best(metrics: dict) -> tuple:
