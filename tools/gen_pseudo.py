@@ -19,7 +19,7 @@ import os
 import os.path as osp
 import sys
 import uuid
-from typing import Callable, Dict, List, Optional, Sequence
+from typing import Callable, Optional, Sequence
 
 import torch
 from mmengine import dist
@@ -28,7 +28,7 @@ from mmengine.logging import MMLogger
 
 import mmseg_l2g  # noqa: F401  (registers the plugin's modules)
 from mmseg_l2g.engine.distributed import destroy_process_group, init_process_group
-from mmseg_l2g.evaluation import threshold_range
+from mmseg_l2g.evaluation import parse_thresholds
 from mmseg_l2g.models.classifiers.cam_readout import INTERP_MODES, MAX_SCALE
 from mmseg_l2g.stage2 import (
     GenerationResult,
@@ -59,24 +59,6 @@ def number(low: float, high: float, low_open: bool) -> Callable[[str], float]:
         return value
 
     return parse
-
-
-def parse_sweep(tokens: Optional[Sequence[str]]) -> Dict[str, List[float]]:
-    """``dict(sweep=...)`` from ``START:STOP:STEP`` (stop included) or a list; ``{}``: default."""
-    if not tokens:
-        return {}
-    try:
-        if len(tokens) == 1 and ":" in tokens[0]:
-            start, stop, step = (float(p) for p in tokens[0].split(":"))
-            values = threshold_range(start, stop, step)
-        else:
-            values = [float(t) for t in tokens]
-    except ValueError as exc:
-        raise ValueError(f"--sweep {' '.join(tokens)}: {exc} (START:STOP:STEP or numbers)") from exc
-    bad = [v for v in values if not (math.isfinite(v) and 0.0 <= v <= 1.0)]
-    if bad:
-        raise ValueError(f"--sweep thresholds must be in [0, 1], got {bad}")
-    return dict(sweep=values)
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
@@ -119,7 +101,7 @@ def run(args: argparse.Namespace) -> int:
     """Generates the pseudo masks; returns the exit status."""
     if osp.exists(args.out_dir) and not osp.isdir(args.out_dir):
         raise NotADirectoryError(f"--out-dir {args.out_dir} is a file, not a folder")
-    parse_sweep(args.sweep)  # bad input refused before anything is made
+    sweep = dict(sweep=parse_thresholds(args.sweep)) if args.sweep else {}  # refused up front
     device = init_process_group(args.launcher, args.device)
     if dist.is_main_process():
         os.makedirs(args.out_dir, exist_ok=True)
@@ -127,17 +109,16 @@ def run(args: argparse.Namespace) -> int:
     name = f"gen_pseudo_{uuid.uuid4().hex}"  # a fresh logger (and file) per run
     logger = MMLogger.get_instance(name, log_file=log_file, file_mode="a")
     try:
-        return generate(args, device, logger)
+        return generate(args, device, logger, sweep)
     finally:
         for handler in [h for h in logger.handlers if isinstance(h, logging.FileHandler)]:
             handler.close()
             logger.removeHandler(handler)
 
 
-def generate(args: argparse.Namespace, device: torch.device, logger: MMLogger) -> int:
+def generate(args: argparse.Namespace, device: torch.device, logger: MMLogger, sweep: dict) -> int:
     """Builds the inputs and runs stage 2 (the process group started, the log open)."""
     cfg = load_config(args.config, args.cfg_options)
-    sweep = parse_sweep(args.sweep)
     readout = readout_settings(
         cfg, scales=args.scales, interp=args.interp, bg_thr=args.bg_thr,
         flip=False if args.no_flip else None, fp16=True if args.fp16 else None,

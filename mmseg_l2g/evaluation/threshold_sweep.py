@@ -43,6 +43,27 @@ def threshold_range(start: float, stop: float, step: float) -> List[float]:
     return [round(start + i * step, 6) for i in range(count)]
 
 
+def parse_thresholds(tokens: Sequence[str]) -> List[float]:
+    """Thresholds from text: ``['START:STOP:STEP']`` (stop included) or numbers, each in [0, 1].
+
+    Raises:
+        ValueError: malformed, non-finite, outside [0, 1] or too many (naming the text).
+    """
+    text = " ".join(tokens)
+    try:
+        if len(tokens) == 1 and ":" in tokens[0]:
+            start, stop, step = (float(part) for part in tokens[0].split(":"))
+            values = threshold_range(start, stop, step)
+        else:
+            values = [float(token) for token in tokens]
+    except ValueError as exc:
+        raise ValueError(f"thresholds {text!r}: {exc} (START:STOP:STEP or numbers)") from exc
+    bad = [v for v in values if not (math.isfinite(v) and 0.0 <= v <= 1.0)]
+    if bad or not values:
+        raise ValueError(f"thresholds {text!r} must be in [0, 1] (at least one), got {bad}")
+    return values
+
+
 class ThresholdSweep:
     """Accumulates one confusion matrix per threshold and scores them.
 

@@ -113,3 +113,14 @@ def test_metric_sums_images_and_reports_like_the_sweep():
     assert metric.results == []  # mmengine clears the results after evaluating
     with pytest.raises(ValueError, match="shape"):
         metric.process(None, [dict(confusion=np.zeros((1, 3, 4), dtype=np.int64))])
+
+
+def test_parse_thresholds_from_text():
+    from mmseg_l2g.evaluation import parse_thresholds
+
+    assert parse_thresholds(["0.1:0.3:0.1"]) == [0.1, 0.2, 0.3]
+    assert parse_thresholds(["0.2", "0.4"]) == [0.2, 0.4]
+    for bad, match in ((["0.1:0.3"], "START:STOP:STEP"), (["x"], "numbers"), (["1.5"], r"\[0, 1\]"),
+                       (["nan"], r"\[0, 1\]"), (["0:1:1e-9"], "larger step")):  # fmt: skip
+        with pytest.raises(ValueError, match=match):
+            parse_thresholds(bad)
