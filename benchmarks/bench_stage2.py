@@ -149,9 +149,9 @@ def run(args: argparse.Namespace) -> Tuple[Dict[str, Any], List[Ratio]]:
     """Runs the benchmark; returns the JSON document and its ratios."""
     from mmseg.registry import DATASETS
 
+    from mmseg_l2g.datasets.transforms.loading import read_bgr_image
     from mmseg_l2g.models.classifiers.cam_readout import CAMReadoutConfig
     from mmseg_l2g.stage2 import PseudoMaskSettings, generate_pseudo_masks
-    from mmseg_l2g.datasets.transforms.loading import read_bgr_image
 
     device = check_common_args(args)
     init_registries()

@@ -1,13 +1,11 @@
 """mmseg_l2g.io: atomic writes, file modes, palette PNGs, CAM files, own temp files only."""
 
+import json
 import os
 import stat
 
-import pytest
-
-import json
-
 import numpy as np
+import pytest
 from PIL import Image
 
 from mmseg_l2g.io import (

@@ -18,8 +18,9 @@ is scored from its CAM file, or through the network again). CAMs are rounded
 to float16 before any mask is made. Beside a GPU the next batches load on a
 thread and the files are written by an :class:`AsyncWriter`. Distributed
 (``mmengine.dist`` initialised): rank r takes the batches ``b % world_size
-== r``, so each image is read in the batch of a one-process run; the sweep is gathered by mmengine's metric, and rank
-0 writes ``metrics.json`` / ``failed.json``.
+== r``, so each image is read in the batch of a one-process run; the sweep
+is gathered by mmengine's metric, and rank 0 writes ``metrics.json`` /
+``failed.json``.
 """
 
 from __future__ import annotations

@@ -16,6 +16,7 @@ def make_pseudo_mask(cams, labels, bg_thr=0.25, saliency=None, sal_thr=0.5):
     """The mask :func:`make_mask` makes from the float16-rounded CAMs."""
     return make_mask(cams.half(), labels, bg_thr, saliency, sal_thr)[0]
 
+
 # Two classes present: 0-based 0 (mask value 1) and 2 (mask value 3); one row of 5 pixels.
 CAMS = torch.tensor(
     [
