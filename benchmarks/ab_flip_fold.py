@@ -21,7 +21,7 @@ def upsample_then_fold(maps: torch.Tensor, batch: int, size: tuple) -> torch.Ten
 
 
 def fold_then_upsample(maps: torch.Tensor, batch: int, size: tuple) -> torch.Tensor:
-    """After (mmseg_l2g.apis.cam_inference): flipped back and summed, then one upsample."""
+    """After (mmseg_l2g.models.classifiers.cam_readout): flipped back, summed, one upsample."""
     folded = maps[:batch] + maps[batch:].flip(-1)
     return F.interpolate(folded, size=size, mode="bicubic", align_corners=False)
 

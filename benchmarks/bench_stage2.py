@@ -3,7 +3,7 @@
 Times, round robin over the same images (a synthetic dataset made for the run,
 or ``--data-root``) and the same randomly initialised global network:
 
-- ``generation``: ``mmseg_l2g.apis.generate_pseudo_masks`` with ``--batch-size``
+- ``generation``: ``mmseg_l2g.stage2.generate_pseudo_masks`` with ``--batch-size``
   images per batch: image loading, multi-scale + flipped inference,
   upsampling, normalisation, pseudo masks, PNG writing (``--evaluate`` adds
   the threshold-sweep scoring);
@@ -66,7 +66,7 @@ RATIO_KEYS = (
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     """Command-line options."""
-    from mmseg_l2g.apis import DEFAULT_SCALES
+    from mmseg_l2g.models.classifiers.cam_readout import DEFAULT_SCALES
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     add_common_args(parser, batch_size=4)
@@ -114,14 +114,14 @@ def forward_inputs(
     scales: Sequence[float],
     flip: bool,
 ) -> List[torch.Tensor]:
-    """The network inputs ``infer_cams_batch`` builds, for batches of ``batch_size`` images."""
-    from mmseg_l2g.apis import scaled_size
+    """The network inputs the model's CAM readout builds, for batches of ``batch_size`` images."""
+    from mmseg_l2g.models.classifiers.cam_readout import scaled_size
 
     device = next(model.parameters()).device
     inputs = []
     for start in range(0, len(imgs), batch_size):
         batch = torch.from_numpy(np.stack(imgs[start : start + batch_size])).permute(0, 3, 1, 2)
-        normed = model.data_preprocessor.normalize(batch.to(device))
+        normed = model.data_preprocessor(dict(inputs=batch.to(device)), False)["inputs"]
         height, width = normed.shape[-2:]
         for scale in scales:
             size = scaled_size(height, width, scale)
@@ -149,14 +149,15 @@ def run(args: argparse.Namespace) -> Tuple[Dict[str, Any], List[Ratio]]:
     """Runs the benchmark; returns the JSON document and its ratios."""
     from mmseg.registry import DATASETS
 
-    from mmseg_l2g.apis import CAMInferenceConfig, PseudoMaskSettings, generate_pseudo_masks
     from mmseg_l2g.datasets.transforms.loading import read_bgr_image
+    from mmseg_l2g.models.classifiers.cam_readout import CAMReadoutConfig
+    from mmseg_l2g.stage2 import PseudoMaskSettings, generate_pseudo_masks
 
     device = check_common_args(args)
     init_registries()
     image_size = args.image_size or args.global_size
     flip = not args.no_flip
-    cam_cfg = CAMInferenceConfig(scales=tuple(args.scales), flip=flip, fp16=args.amp)
+    cam_cfg = CAMReadoutConfig(scales=tuple(args.scales), flip=flip, fp16=args.amp)
     io_settings = PseudoMaskSettings(
         prefetch_batches=args.prefetch_batches, writer_threads=args.writer_threads
     )
@@ -182,7 +183,7 @@ def run(args: argparse.Namespace) -> Tuple[Dict[str, Any], List[Ratio]]:
 
         def generation(batch_size: int) -> Callable[[], Any]:
             settings = PseudoMaskSettings(
-                cam=cam_cfg,
+                readout=cam_cfg,
                 sweep=(0.25,),
                 num_vis=0,
                 batch_size=batch_size,

@@ -31,7 +31,6 @@ import argparse
 import contextlib
 import ctypes
 import gc
-import json
 import logging
 import math
 import multiprocessing as mp
@@ -544,38 +543,18 @@ def result_document(
     )
 
 
-def _finite_or_none(obj: Any) -> Any:
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    if isinstance(obj, dict):
-        return {k: _finite_or_none(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_finite_or_none(v) for v in obj]
-    return obj
-
-
 def write_json_atomic(path: str, obj: Any) -> None:
-    """Writes ``obj`` as JSON (non-finite floats as ``null``) via a temp file + rename."""
-    folder = osp.dirname(osp.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    text = json.dumps(_finite_or_none(obj), indent=2, allow_nan=False) + "\n"
-    write_text_atomic(path, text)
+    """Writes ``obj`` as JSON (non-finite floats as ``null``) with the package's atomic writer."""
+    from mmseg_l2g.io import atomic_write_json
+
+    atomic_write_json(path, obj)
 
 
 def write_text_atomic(path: str, text: str) -> None:
-    """Writes ``text`` to ``path`` via a temp file in the same folder + ``os.replace``."""
-    folder = osp.dirname(osp.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix="." + osp.basename(path) + ".", dir=folder)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; results are for everyone to read
-        os.replace(tmp, path)
-    except BaseException:
-        if osp.exists(tmp):
-            os.remove(tmp)
-        raise
+    """Writes ``text`` to ``path`` with the package's atomic writer."""
+    from mmseg_l2g.io import atomic_write_text
+
+    atomic_write_text(path, text)
 
 
 def format_value(value: float) -> str:

@@ -181,7 +181,7 @@ def make_voc_layout(root: str, num_train: int, size: int, seed: int) -> Dict[str
 
 def load_check_config(args: argparse.Namespace, data_root: str) -> Any:
     """The ResNet-38 L2G config pointed at ``data_root``, random init, timing-ready loaders."""
-    from mmseg_l2g.apis import load_config
+    from mmseg_l2g.stage2 import load_config
 
     cfg = load_config(CONFIG_SAL if args.saliency else CONFIG)
     cfg.model.backbone.pop("init_cfg", None)  # no ImageNet weights here: random init
@@ -420,11 +420,11 @@ def time_stage2(
     model: torch.nn.Module, dataset: Any, mode: Mode, args: argparse.Namespace
 ) -> Dict[str, Any]:
     """Times ``generate_pseudo_masks`` (scored, nothing written) after one untimed batch."""
-    from mmseg_l2g.apis import CAMInferenceConfig, PseudoMaskSettings, generate_pseudo_masks
+    from mmseg_l2g.stage2 import generate_pseudo_masks
 
     device = mode.device
-    settings = PseudoMaskSettings(
-        cam=CAMInferenceConfig(scales=tuple(args.scales), flip=True, fp16=mode.cuda_amp),
+    settings = dict(
+        readout=dict(scales=tuple(args.scales), flip=True, fp16=mode.cuda_amp),
         saliency="dataset" if args.saliency else None,
         batch_size=args.stage2_batch_size,
         num_workers=args.num_workers,
@@ -456,11 +456,11 @@ def time_stage2(
         images=result.num_processed,
         seconds=round(seconds, 4),
         images_per_s=result.num_processed / seconds,
-        scales=list(settings.cam.scales),
-        flip=settings.cam.flip,
-        fp16=settings.cam.fp16,
-        batch_size=settings.batch_size,
-        saliency=settings.saliency,
+        scales=list(settings["readout"]["scales"]),
+        flip=settings["readout"]["flip"],
+        fp16=settings["readout"]["fp16"],
+        batch_size=settings["batch_size"],
+        saliency=settings["saliency"],
         scored_images=result.sweep.num_images if result.sweep is not None else 0,
     )
     out.update(peak_memory(device))
@@ -590,7 +590,7 @@ def run_check(args: argparse.Namespace) -> Dict[str, Any]:
     from mmengine.logging import MMLogger
     from mmengine.utils.dl_utils import set_multi_processing
 
-    from mmseg_l2g.apis import build_stage2_dataset, dataset_config
+    from mmseg_l2g.stage2 import build_stage2_dataset, dataset_config
 
     device = torch.device(args.device)
     MMLogger.get_instance(NAME, log_level="WARNING")  # keeps MMEngine's INFO reports quiet
@@ -642,7 +642,7 @@ def run_check(args: argparse.Namespace) -> Dict[str, Any]:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Runs the check, prints the table, writes the JSON; 1 when any phase failed."""
-    from mmseg_l2g.apis import atomic_write_json
+    from mmseg_l2g.io import atomic_write_json
 
     args = parse_args(argv)
     log(f"{NAME}: device {args.device}, modes {args.modes}, tiny={args.tiny}")

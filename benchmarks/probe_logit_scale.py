@@ -26,7 +26,7 @@ from PIL import Image  # noqa: E402
 
 from benchmarks import synthetic_cam_vs_l2g as bench  # noqa: E402
 from mmseg_l2g.datasets.synthetic import make_synthetic  # noqa: E402
-from mmseg_l2g.utils.atomic_io import atomic_write_text  # noqa: E402
+from mmseg_l2g.io import atomic_write_json  # noqa: E402
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -121,7 +121,7 @@ def main(argv=None) -> List[dict]:
         model, batches, args.l2g_iters, bench_args.l2g_lr, probe, args.every, args.variant
     )
     os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
-    atomic_write_text(json.dumps(dict(args=vars(args), rows=rows), indent=2) + "\n", args.out)
+    atomic_write_json(args.out, dict(args=vars(args), rows=rows))
     return rows
 
 

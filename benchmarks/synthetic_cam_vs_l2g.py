@@ -13,6 +13,7 @@ pipeline, loss) and MMEngine's optimiser wrapper; only the loop is inlined.
 """
 
 import argparse
+import contextlib
 import copy
 import hashlib
 import json
@@ -33,16 +34,14 @@ from mmengine.runner import Runner  # noqa: E402
 from mmseg.registry import MODELS  # noqa: E402
 
 import mmseg_l2g  # noqa: E402,F401
-from mmseg_l2g.apis import (  # noqa: E402
-    CAMInferenceConfig,
-    PseudoMaskSettings,
+from mmseg_l2g.datasets.synthetic import make_synthetic  # noqa: E402
+from mmseg_l2g.evaluation import threshold_range  # noqa: E402
+from mmseg_l2g.io import atomic_write_json  # noqa: E402
+from mmseg_l2g.stage2 import (  # noqa: E402
     build_stage2_dataset,
     dataset_config,
     generate_pseudo_masks,
 )
-from mmseg_l2g.datasets.synthetic import make_synthetic  # noqa: E402
-from mmseg_l2g.evaluation import threshold_range  # noqa: E402
-from mmseg_l2g.utils.atomic_io import atomic_write_text  # noqa: E402
 
 # 0.01..0.04 too: L2G's maps are peaky and its best threshold can lie below 0.05.
 SWEEP = tuple(threshold_range(0.01, 0.04, 0.01)) + tuple(threshold_range(0.05, 0.95, 0.05))
@@ -72,9 +71,6 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--crop-size", type=int, default=None, help="local view side (config: 90)")
     p.add_argument("--num-views", type=int, default=None, help="local views N (config: 6)")
     p.add_argument(
-        "--zero-background", action="store_true", help="CAMHead(zero_background=True) everywhere"
-    )
-    p.add_argument(
         "--readout",
         choices=["logits", "softmax"],
         default="logits",
@@ -100,7 +96,6 @@ def build(name: str, args: argparse.Namespace, data_root: str, seed: int):
         channels = tuple(int(c) for c in args.backbone.split(","))
         cfg.model.backbone = dict(type="PlainCNN", channels=channels)
         cfg.model.head.in_channels = channels[-1]
-    cfg.model.head.zero_background = args.zero_background
     if name != "cam":
         cfg.model.loss_transfer.loss_weight = args.lam
         cfg.model.loss_shape.loss_weight = args.lam
@@ -163,16 +158,19 @@ def l2g_state_from_cam(cam_state: Dict[str, torch.Tensor]) -> Dict[str, torch.Te
     return state
 
 
-class SoftmaxReadout(torch.nn.Module):
-    """Presents a classifier whose CAM logits are replaced by their channel softmax."""
+class SoftmaxReadout:
+    """While active, the classifier's CAM logits are replaced by their channel softmax."""
 
     def __init__(self, model: torch.nn.Module) -> None:
-        super().__init__()
         self.model = model
-        self.data_preprocessor = model.data_preprocessor
 
-    def extract_cam_logits(self, inputs: torch.Tensor) -> torch.Tensor:
-        return self.model.extract_cam_logits(inputs).softmax(dim=1)
+    def __enter__(self) -> torch.nn.Module:
+        logits = type(self.model).extract_cam_logits
+        self.model.extract_cam_logits = lambda x: logits(self.model, x).softmax(dim=1)
+        return self.model
+
+    def __exit__(self, *exc: object) -> None:
+        del self.model.extract_cam_logits
 
 
 def score(
@@ -189,20 +187,19 @@ def score(
     ``saliency='dataset'`` scores the saliency-fused masks (saliency decides
     background, the CAMs the class; the threshold is the CAM support needed).
     """
-    if readout == "softmax":
-        model = SoftmaxReadout(model)
+    readout_context = SoftmaxReadout(model) if readout == "softmax" else contextlib.nullcontext()
     ds_cfg = dataset_config(cfg, split)
     ds_cfg.data_root = data_root
     dataset = build_stage2_dataset(ds_cfg)
-    settings = PseudoMaskSettings(
-        cam=CAMInferenceConfig(scales=tuple(scales), flip=True),
+    settings = dict(
+        readout=dict(scales=tuple(scales), flip=True),
         sweep=SWEEP,
         saliency=saliency,
         num_vis=0,
     )
-    result = generate_pseudo_masks(model, dataset, None, settings, progress=False)
-    miou = result.metrics["best_miou"]
-    return dict(miou=round(100 * miou if miou <= 1 else miou, 2), thr=result.metrics["best_thr"])
+    with readout_context:
+        result = generate_pseudo_masks(model, dataset, None, settings, progress=False)
+    return dict(miou=round(result.metrics["best_miou"], 2), thr=result.metrics["best_thr"])
 
 
 def run_seed(seed: int, args: argparse.Namespace) -> dict:
@@ -266,7 +263,7 @@ def main(argv=None) -> List[dict]:
     print(text, flush=True)
     os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
     doc = dict(args=vars(args), rows=rows, table=text, torch=torch.__version__)
-    atomic_write_text(json.dumps(doc, indent=2) + "\n", args.out)
+    atomic_write_json(args.out, doc)
     return rows
 
 

@@ -31,7 +31,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
 
-from mmseg_l2g.utils import atomic_torch_save
+from mmseg_l2g.engine.checkpointing import save_checkpoint
 
 # The release's network dicts -> our prefixes.
 NETWORKS = (("state_dict", "global"), ("local_dict", "local"))
@@ -247,7 +247,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             return 1
     elif args.check:
         print("check: key names and backbone shapes verified (pass --config to check a model)")
-    atomic_torch_save(dict(state_dict=state_dict, meta=meta), args.dst)
+    save_checkpoint(dict(state_dict=state_dict, meta=meta), args.dst)
     print(f"wrote {args.dst}")
     return 0
 

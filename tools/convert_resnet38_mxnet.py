@@ -36,7 +36,8 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 import torch
 
-from mmseg_l2g.utils import atomic_torch_save, load_mxnet_params
+from mmseg_l2g.engine.checkpointing import save_checkpoint
+from mmseg_l2g.utils import load_mxnet_params
 
 _BN_SUFFIX = {
     "gamma": "weight",
@@ -225,7 +226,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         else -1,
         skipped=skipped,
     )
-    atomic_torch_save(dict(state_dict=state_dict, meta=meta), args.dst)
+    save_checkpoint(dict(state_dict=state_dict, meta=meta), args.dst)
     print(f"wrote {args.dst}")
     return 0
 

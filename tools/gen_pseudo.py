@@ -1,34 +1,25 @@
 """Stage 2: CAMs of a trained L2G classifier -> pseudo masks (+ CAMs, overlays, mIoU).
 
-Writes ``OUT/masks/<img_id>.png`` (palette PNG, 0 = background, c = class c,
-255 = ignore), optionally ``OUT/cams/<img_id>.npz`` (``--save-cams``),
-``OUT/vis/<img_id>.jpg`` overlays of the first images, ``OUT/metrics.json``
-(threshold sweep; when ground-truth masks exist) and ``OUT/failed.json``
-(images that failed; the exit status is then 1).
-
-Resumable: a rerun skips the outputs that exist (every file is written to a
-temporary name and renamed, so an existing file is complete) and still
-writes complete metrics: images already done are scored from their CAM files
-when ``--save-cams`` kept them, else they go through the network again
-(nothing is rewritten). A rerun with other settings is refused unless
-``--overwrite``.
-
-Examples::
+Writes OUT/masks/<img_id>.png, OUT/cams/<img_id>.npz (--save-cams), OUT/vis/ overlays,
+OUT/metrics.json (the threshold sweep, % as mmseg logs), OUT/failed.json (exit status 1),
+OUT/gen_pseudo.log. Resumable (see mmseg_l2g.stage2). The readout defaults to the
+config's model.test_cfg; the flags below override it.
 
     python tools/gen_pseudo.py CONFIG CKPT --out-dir work_dirs/pseudo
-    torchrun --nproc_per_node 4 tools/gen_pseudo.py CONFIG CKPT --out-dir DIR \\
-        --launcher pytorch
+    torchrun --nproc_per_node 4 tools/gen_pseudo.py CONFIG CKPT --out-dir DIR --launcher pytorch
     python tools/gen_pseudo.py CONFIG --from-cams --out-dir DIR --sweep 0.1:0.4:0.02
 """
 
 from __future__ import annotations
 
 import argparse
-import json
+import logging
+import math
 import os
 import os.path as osp
 import sys
-from typing import List, Optional, Sequence
+import uuid
+from typing import Callable, Optional, Sequence
 
 import torch
 from mmengine import dist
@@ -36,300 +27,161 @@ from mmengine.config import DictAction
 from mmengine.logging import MMLogger
 
 import mmseg_l2g  # noqa: F401  (registers the plugin's modules)
-from mmseg_l2g.apis import (
-    DEFAULT_SCALES,
-    DEFAULT_SWEEP,
-    CAMInferenceConfig,
-    PseudoMaskSettings,
+from mmseg_l2g.engine.distributed import destroy_process_group, init_process_group
+from mmseg_l2g.evaluation import parse_thresholds
+from mmseg_l2g.models.classifiers.cam_readout import INTERP_MODES, MAX_SCALE
+from mmseg_l2g.stage2 import (
+    GenerationResult,
     build_cam_model,
     build_stage2_dataset,
+    cams_source_identity,
+    checkpoint_identity,
     dataset_config,
     generate_pseudo_masks,
     load_config,
+    readout_settings,
 )
-from mmseg_l2g.apis.cam_inference import INTERP_MODES
-from mmseg_l2g.evaluation import threshold_range
 
 
-class UsageError(Exception):
-    """A bad argument or input, reported without a traceback."""
+def number(low: float, high: float, low_open: bool) -> Callable[[str], float]:
+    """argparse type: a finite float in (low, high] (``low_open``) or [low, high]."""
 
-
-def positive_float(text: str) -> float:
-    """argparse type: a float > 0."""
-    try:
-        value = float(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from exc
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be positive, got {text}")
-    return value
-
-
-def unit_float(text: str) -> float:
-    """argparse type: a float in [0, 1]."""
-    try:
-        value = float(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from exc
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"must be in [0, 1], got {text}")
-    return value
-
-
-def parse_sweep(tokens: Optional[Sequence[str]]) -> List[float]:
-    """``START:STOP:STEP`` (stop included) or a list of thresholds in [0, 1]."""
-    if not tokens:
-        return list(DEFAULT_SWEEP)
-    if len(tokens) == 1 and ":" in tokens[0]:
-        parts = tokens[0].split(":")
-        if len(parts) != 3:
-            raise UsageError(f"--sweep range must be START:STOP:STEP, got {tokens[0]!r}")
+    def parse(text: str) -> float:
         try:
-            start, stop, step = (float(p) for p in parts)
-            values = threshold_range(start, stop, step)
+            value = float(text)
         except ValueError as exc:
-            raise UsageError(f"--sweep {tokens[0]}: {exc}") from exc
-    else:
-        try:
-            values = [float(t) for t in tokens]
-        except ValueError as exc:
-            raise UsageError(f"--sweep values must be numbers, got {list(tokens)}") from exc
-    bad = [v for v in values if not 0.0 <= v <= 1.0]
-    if bad:
-        raise UsageError(f"--sweep thresholds must be in [0, 1], got {bad}")
-    return values
+            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from exc
+        if not math.isfinite(value) or value > high or value < low or (low_open and value == low):
+            what = "must be positive" if low_open else "must be"
+            raise argparse.ArgumentTypeError(
+                f"{what} in {'(' if low_open else '['}{low:g}, {high:g}], got {text}"
+            )
+        return value
+
+    return parse
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     """Command-line arguments."""
-    parser = argparse.ArgumentParser(
-        description="L2G stage 2: CAMs of the global network -> pseudo masks, scored when "
-        "ground truth exists."
-    )
-    parser.add_argument("config", help="the L2G training config")
-    parser.add_argument("checkpoint", nargs="?", help="trained weights (not with --from-cams)")
-    parser.add_argument("--out-dir", required=True, help="output folder")
-    parser.add_argument(
-        "--split",
-        default="train",
-        choices=["train", "val", "test"],
-        help="which dataloader's dataset of the config (default: train)",
-    )
-    parser.add_argument(
-        "--scales",
-        type=positive_float,
-        nargs="+",
-        default=list(DEFAULT_SCALES),
-        help="image scales (default: 0.5 1.0 1.5 2.0)",
-    )
-    parser.add_argument("--no-flip", action="store_true", help="no flipped passes")
-    parser.add_argument(
-        "--interp",
-        choices=INTERP_MODES,
-        default="bicubic",
-        help="upsampling of the maps (default: bicubic)",
-    )
-    parser.add_argument("--fp16", action="store_true", help="float16 autocast (CUDA)")
-    parser.add_argument(
-        "--bg-thr",
-        type=unit_float,
-        default=0.25,
-        help="background score of the written masks (default: 0.25); in the "
-        "saliency-fused mode the CAM value a salient pixel needs",
-    )
-    parser.add_argument(
-        "--sweep",
-        nargs="+",
-        metavar="THR",
-        help="scored thresholds: START:STOP:STEP or a list (default: 0.05:0.5:0.05)",
-    )
-    parser.add_argument("--save-cams", action="store_true", help="write OUT/cams/<img_id>.npz")
-    parser.add_argument(
-        "--crf",
-        action="store_true",
-        help="refine each written mask with a dense CRF on its image (needs pydensecrf2; "
-        "metrics.json scores the masks before the CRF)",
-    )
-    parser.add_argument("--crf-iters", type=int, default=10, help="CRF iterations (default 10)")
-    parser.add_argument(
-        "--from-cams",
-        nargs="?",
-        const="",
-        default=None,
-        metavar="CAMS_DIR",
-        help="take CAMs from CAMS_DIR (default OUT/cams) instead of the network",
-    )
-    parser.add_argument(
-        "--saliency-dir",
-        default=None,
-        help="saliency-fused mode: folder of <img_id>.png grey maps, or "
-        "'dataset' for the dataset's own maps",
-    )
-    parser.add_argument(
-        "--sal-thr",
-        type=unit_float,
-        default=0.5,
-        help="saliency below this is background (fused mode; default 0.5)",
-    )
-    parser.add_argument("--num-vis", type=int, default=8, help="overlay images (default 8)")
-    parser.add_argument("--batch-size", type=int, default=4, help="images per batch")
-    parser.add_argument(
-        "--num-workers", type=int, default=0, help="image-loading worker processes (default 0)"
-    )
-    parser.add_argument(
-        "--prefetch-batches",
-        type=int,
-        default=None,
-        help="batches loaded ahead on a background thread (default: 2 on CUDA, 0 on CPU)",
-    )
-    parser.add_argument(
-        "--writer-threads",
-        type=int,
-        default=None,
-        help="threads that encode and write the output files (default: 2 on CUDA, 0 on CPU: "
-        "in the main process)",
-    )
-    parser.add_argument("--limit", type=int, default=None, help="only the first N images")
-    parser.add_argument(
-        "--overwrite", action="store_true", help="rebuild every output, even where it exists"
-    )
-    parser.add_argument("--device", default=None, help="default: cuda when available, else cpu")
-    parser.add_argument(
-        "--cfg-options", nargs="+", action=DictAction, help="override config settings, key=value"
-    )
-    parser.add_argument("--launcher", choices=["none", "pytorch"], default="none")
-    parser.add_argument("--local_rank", "--local-rank", type=int, default=0)
-    args = parser.parse_args(argv)
-    if args.limit is not None and args.limit < 1:
-        parser.error(f"--limit must be positive, got {args.limit}")
-    for flag in ("num_workers", "prefetch_batches", "writer_threads"):
-        value = getattr(args, flag)
-        if value is not None and value < 0:
-            parser.error(f"--{flag.replace('_', '-')} must be >= 0, got {value}")
+    p = argparse.ArgumentParser(description="L2G stage 2: CAMs -> pseudo masks, scored.")
+    p.add_argument("config", help="the L2G training config")
+    p.add_argument("checkpoint", nargs="?", help="trained weights (not with --from-cams)")
+    p.add_argument("--out-dir", required=True, help="output folder")
+    p.add_argument("--split", default="train", choices=["train", "val", "test"])
+    p.add_argument("--scales", type=number(0, MAX_SCALE, True), nargs="+", help="image scales")
+    p.add_argument("--no-flip", action="store_true", help="no flipped passes")
+    p.add_argument("--interp", choices=INTERP_MODES, help="upsampling of the maps")
+    p.add_argument("--fp16", action="store_true", help="float16 autocast (CUDA)")
+    p.add_argument("--bg-thr", type=number(0, 1, False), help="background score of the masks")
+    p.add_argument("--sweep", nargs="+", metavar="THR", help="START:STOP:STEP or a list")
+    p.add_argument("--save-cams", action="store_true", help="write OUT/cams/<img_id>.npz")
+    p.add_argument("--crf", action="store_true", help="dense-CRF refinement (pydensecrf2)")
+    p.add_argument("--crf-iters", type=int, default=10, help="CRF iterations (default 10)")
+    p.add_argument("--from-cams", nargs="?", const="", default=None, metavar="CAMS_DIR")
+    p.add_argument("--saliency-dir", default=None, help="fused mode: a folder, or 'dataset'")
+    p.add_argument("--sal-thr", type=number(0, 1, False), default=0.5, help="fused mode")
+    p.add_argument("--num-vis", type=int, default=8, help="overlay images (default 8)")
+    p.add_argument("--batch-size", type=int, default=4, help="images per batch")
+    p.add_argument("--num-workers", type=int, default=0, help="image-loading processes")
+    p.add_argument("--prefetch-batches", type=int, default=None, help="default: 2 on CUDA")
+    p.add_argument("--writer-threads", type=int, default=None, help="default: 2 on CUDA")
+    p.add_argument("--limit", type=int, default=None, help="only the first N images")
+    p.add_argument("--overwrite", action="store_true", help="rebuild every output")
+    p.add_argument("--device", default=None, help="default: cuda when available, else cpu")
+    p.add_argument("--cfg-options", nargs="+", action=DictAction, help="key=value overrides")
+    p.add_argument("--launcher", choices=["none", "pytorch", "slurm"], default="none")
+    p.add_argument("--local_rank", "--local-rank", type=int, default=0)
+    args = p.parse_args(argv)
     if args.from_cams is None and args.checkpoint is None:
-        parser.error("a CHECKPOINT is needed (or --from-cams)")
+        p.error("a CHECKPOINT is needed (or --from-cams)")
     return args
-
-
-def init_distributed(launcher: str, device: Optional[str]) -> torch.device:
-    """Starts the process group (NCCL on CUDA, gloo on CPU); returns this rank's device."""
-    use_cuda = torch.cuda.is_available() and (device is None or device.startswith("cuda"))
-    if launcher == "none":
-        return torch.device(device or ("cuda" if use_cuda else "cpu"))
-    if "LOCAL_RANK" not in os.environ:
-        raise UsageError("--launcher pytorch needs torchrun (no LOCAL_RANK in the environment)")
-    if use_cuda:
-        dist.init_dist("pytorch", backend="nccl")
-        return torch.device("cuda", torch.cuda.current_device())
-    torch.distributed.init_process_group(backend="gloo")
-    return torch.device("cpu")
-
-
-def checkpoint_signature(checkpoint: Optional[str]) -> Optional[dict]:
-    """Identifies a checkpoint for resuming checks (absolute path and size)."""
-    if checkpoint is None:
-        return None
-    if not osp.isfile(checkpoint):
-        raise FileNotFoundError(f"checkpoint not found: {checkpoint}")
-    return dict(path=osp.abspath(checkpoint), size=osp.getsize(checkpoint))
-
-
-def source_signature(cams_dir: str) -> dict:
-    """What made the CAMs of ``cams_dir``: its run's ``settings.json`` when there is one."""
-    settings_path = osp.join(osp.dirname(osp.abspath(cams_dir)), "settings.json")
-    if osp.isfile(settings_path):
-        with open(settings_path, encoding="utf-8") as f:
-            source = json.load(f)
-        if source.get("cam") is not None:
-            return dict(cam=source["cam"], checkpoint=source.get("checkpoint"))
-    return dict(cam=f"from {osp.abspath(cams_dir)}", checkpoint=None)
 
 
 def run(args: argparse.Namespace) -> int:
     """Generates the pseudo masks; returns the exit status."""
     if osp.exists(args.out_dir) and not osp.isdir(args.out_dir):
-        raise UsageError(f"--out-dir {args.out_dir} is a file, not a folder")
-    device = init_distributed(args.launcher, args.device)
-    logger = MMLogger.get_instance("gen_pseudo", log_level="INFO")
-    cfg = load_config(args.config, args.cfg_options)
+        raise NotADirectoryError(f"--out-dir {args.out_dir} is a file, not a folder")
+    sweep = dict(sweep=parse_thresholds(args.sweep)) if args.sweep else {}  # refused up front
+    device = init_process_group(args.launcher, args.device)
+    if dist.is_main_process():
+        os.makedirs(args.out_dir, exist_ok=True)
+    log_file = osp.join(args.out_dir, "gen_pseudo.log")
+    name = f"gen_pseudo_{uuid.uuid4().hex}"  # a fresh logger (and file) per run
+    logger = MMLogger.get_instance(name, log_file=log_file, file_mode="a")
+    try:
+        return generate(args, device, logger, sweep)
+    finally:
+        for handler in [h for h in logger.handlers if isinstance(h, logging.FileHandler)]:
+            handler.close()
+            logger.removeHandler(handler)
 
-    cams_dir = None
-    if args.from_cams is not None:
-        cams_dir = args.from_cams or osp.join(args.out_dir, "cams")
-        if not osp.isdir(cams_dir):
-            raise UsageError(f"--from-cams: CAM folder not found: {cams_dir}")
-        signature_extra = source_signature(cams_dir)
-        model = None
-    else:
-        signature_extra = dict(checkpoint=checkpoint_signature(args.checkpoint))
-        model = build_cam_model(cfg, args.checkpoint, device)
-    settings = PseudoMaskSettings(
-        cam=CAMInferenceConfig(tuple(args.scales), not args.no_flip, args.interp, args.fp16),
-        bg_thr=args.bg_thr,
-        sweep=parse_sweep(args.sweep),
-        saliency=args.saliency_dir,
-        sal_thr=args.sal_thr,
-        save_cams=args.save_cams,
-        num_vis=args.num_vis,
-        batch_size=args.batch_size,
-        num_workers=args.num_workers,
-        prefetch_batches=args.prefetch_batches,
-        writer_threads=args.writer_threads,
-        cams_dir=cams_dir,
-        overwrite=args.overwrite,
+
+def generate(args: argparse.Namespace, device: torch.device, logger: MMLogger, sweep: dict) -> int:
+    """Builds the inputs and runs stage 2 (the process group started, the log open)."""
+    cfg = load_config(args.config, args.cfg_options)
+    readout = readout_settings(
+        cfg, scales=args.scales, interp=args.interp, bg_thr=args.bg_thr,
+        flip=False if args.no_flip else None, fp16=True if args.fp16 else None,
         crf=dict(iters=args.crf_iters) if args.crf else None,
-    )
+    )  # fmt: skip
+    settings = dict(
+        readout=readout, saliency=args.saliency_dir, sal_thr=args.sal_thr,
+        save_cams=args.save_cams, num_vis=args.num_vis, batch_size=args.batch_size,
+        num_workers=args.num_workers, prefetch_batches=args.prefetch_batches,
+        writer_threads=args.writer_threads, overwrite=args.overwrite, **sweep,
+    )  # fmt: skip
+    model = None
+    if args.from_cams is not None:
+        settings["cams_dir"] = args.from_cams or osp.join(args.out_dir, "cams")
+        if not osp.isdir(settings["cams_dir"]):
+            raise FileNotFoundError(f"--from-cams: CAM folder not found: {settings['cams_dir']}")
+        identity = cams_source_identity(settings["cams_dir"])
+    else:
+        model = build_cam_model(cfg, args.checkpoint, device)
+        identity = dict(checkpoint=checkpoint_identity(args.checkpoint))
     dataset = build_stage2_dataset(dataset_config(cfg, args.split))
     count = len(dataset) if args.limit is None else min(args.limit, len(dataset))
-    logger.info(
-        f"stage 2 on {count} images of the {args.split} split, {dist.get_world_size()} "
-        f"process(es), device {device}, CAMs from "
-        f"{cams_dir or args.checkpoint} -> {args.out_dir}"
-    )
+    source = settings.get("cams_dir") or args.checkpoint
+    logger.info(f"stage 2: {count} {args.split} images, {dist.get_world_size()} process(es), "
+                f"{device}, CAMs from {source} -> {args.out_dir}")  # fmt: skip
     result = generate_pseudo_masks(
-        model,
-        dataset,
-        args.out_dir,
-        settings,
-        indices=range(count),
-        signature_extra=signature_extra,
+        model, dataset, args.out_dir, settings, range(count), signature_extra=identity
     )
-    if dist.is_main_process():
-        summary = (
-            f"processed {result.num_processed} of {result.num_images} images "
-            f"({result.num_skipped} already complete) into {args.out_dir}"
-        )
-        if len(result.processed_per_rank) > 1:
-            summary += f"; processed per rank: {result.processed_per_rank}"
-        if result.metrics is not None:
-            summary += (
-                f"; mIoU {100 * result.metrics['chosen']['miou']:.2f} at bg_thr {args.bg_thr}, "
-                f"best {100 * result.metrics['best_miou']:.2f} at bg_thr "
-                f"{result.metrics['best_thr']} (metrics.json)"
-            )
-        logger.info(summary)
-        if result.failures:
-            logger.error(
-                f"{len(result.failures)} images failed (listed in "
-                f"{osp.join(args.out_dir, 'failed.json')}); first: {result.failures[0][0]}: "
-                f"{result.failures[0][1]}"
-            )
+    logger.info(summary(result, args.out_dir))
+    if result.failures:
+        img_id, reason = result.failures[0]
+        logger.error(f"{len(result.failures)} images failed (failed.json); {img_id}: {reason}")
     return 1 if result.failures else 0
 
 
+def summary(result: GenerationResult, out_dir: str) -> str:
+    """One line: true counts (written, already complete, failed) and the mIoU (%)."""
+    text = (
+        f"{result.num_written} images written, {result.num_complete} already complete, "
+        f"{len(result.failures)} failed, of {result.num_images} in {out_dir}"
+    )
+    if len(result.processed_per_rank) > 1:
+        text += f"; processed per rank: {result.processed_per_rank}"
+    if result.metrics is not None:
+        m = result.metrics
+        text += (
+            f"; mIoU {m['chosen']['miou']:.2f}% at bg_thr {m['chosen_thr']}, "
+            f"best {m['best_miou']:.2f}% at {m['best_thr']} (metrics.json)"
+        )
+    return text
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    """Entry point: parses arguments, runs, reports bad input without a traceback."""
+    """Entry point: parses arguments, runs, reports bad input in one line."""
     args = parse_args(argv)
     try:
         status = run(args)
-    except (UsageError, FileNotFoundError, NotADirectoryError, ValueError, KeyError) as exc:
+    except (FileNotFoundError, NotADirectoryError, ValueError, KeyError, TypeError) as exc:
         message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
         print(f"gen_pseudo.py: error: {message}", file=sys.stderr)
         status = 2
     finally:
-        if torch.distributed.is_available() and torch.distributed.is_initialized():
-            torch.distributed.destroy_process_group()
+        destroy_process_group()
     return status
 
 

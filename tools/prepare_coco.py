@@ -58,7 +58,7 @@ import numpy as np
 from mmseg_l2g.datasets.coco_wsss_dataset import COCO_CLASSES
 from mmseg_l2g.datasets.label_io import labels_from_mask, read_index_mask, write_label_list
 from mmseg_l2g.datasets.wsss_dataset import bit_colormap
-from mmseg_l2g.utils import atomic_save_index_png, atomic_write_text
+from mmseg_l2g.io import IGNORE_INDEX, atomic_write_text, save_palette_png
 from mmseg_l2g.utils.progress import map_with_progress
 
 try:  # the community's rasteriser, when installed
@@ -66,7 +66,6 @@ try:  # the community's rasteriser, when installed
 except ImportError:  # pragma: no cover - depends on the environment
     coco_mask = None
 
-IGNORE_INDEX = 255
 NUM_CLASSES = len(COCO_CLASSES) - 1  # 80
 PALETTE = bit_colormap(256)
 DEFAULT_SPLITS = ("train2014", "val2014")
@@ -319,7 +318,7 @@ def make_image_mask(task: ImageTask) -> ImageResult:
         else:
             mask, mask_problems = class_mask(task)
             problems += mask_problems
-            atomic_save_index_png(mask, task.out_png, PALETTE)
+            save_palette_png(task.out_png, mask, PALETTE)
             made = "new"
         label = labels_from_mask(mask, NUM_CLASSES)
     except (OSError, ValueError) as exc:
@@ -600,7 +599,7 @@ def write_split(plan: SplitPlan, out_dir: str, workers: int) -> Tuple[int, List[
 
     stems = [r.stem for r in results]
     atomic_write_text(
-        "".join(s + "\n" for s in stems), os.path.join(out_dir, "ImageSets", f"{split}.txt")
+        os.path.join(out_dir, "ImageSets", f"{split}.txt"), "".join(s + "\n" for s in stems)
     )
     empty = np.zeros(NUM_CLASSES, dtype=np.float32)
     write_label_list(
@@ -656,7 +655,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         split = plan.split
         _, problems = write_split(plan, out_dir, args.workers)
         report = os.path.join(out_dir, f"prepare_coco_problems_{split}.txt")
-        atomic_write_text("".join(f"{s}\t{p}\n" for s, p in problems), report)
+        atomic_write_text(report, "".join(f"{s}\t{p}\n" for s, p in problems))
         kinds = Counter(p.split(":")[0].split(" of class")[0] for _, p in problems)
         print(
             f"[{split}] problems: {len(problems)}"

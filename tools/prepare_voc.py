@@ -49,7 +49,7 @@ from mmseg_l2g.datasets.label_io import (
     write_label_list,
 )
 from mmseg_l2g.datasets.wsss_dataset import bit_colormap
-from mmseg_l2g.utils import atomic_copy, atomic_save_index_png, atomic_write_text
+from mmseg_l2g.io import atomic_copy, atomic_write_text, save_palette_png
 from mmseg_l2g.utils.progress import map_with_progress
 
 NUM_CLASSES = 20
@@ -138,7 +138,7 @@ def make_mask(task: MaskTask) -> MaskResult:
         if source == "voc":
             atomic_copy(task.voc_png, task.out_png)
         elif source == "sbd":
-            atomic_save_index_png(mask, task.out_png, PALETTE)
+            save_palette_png(task.out_png, mask, PALETTE)
         problem = None if label.any() else "empty mask (no foreground class)"
         return MaskResult(task.img_id, source, label, problem)
     except (OSError, ValueError) as exc:
@@ -245,7 +245,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         r.img_id: r for r in map_with_progress(make_mask, tasks, workers=args.workers)
     }
 
-    atomic_write_text("".join(i + "\n" for i in train_aug), os.path.join(sets, "train_aug.txt"))
+    atomic_write_text(os.path.join(sets, "train_aug.txt"), "".join(i + "\n" for i in train_aug))
     empty = np.zeros(NUM_CLASSES, dtype=np.float32)
     for name, ids in (("train_aug_cls.txt", train_aug), ("val_cls.txt", voc_val)):
         labels = [(i, results[i].label if results[i].label is not None else empty) for i in ids]
@@ -271,7 +271,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
     problems = sorted((r.img_id, r.problem) for r in results.values() if r.problem)
     report = os.path.join(voc_root, "prepare_voc_problems.txt")
-    atomic_write_text("".join(f"{i}\t{p}\n" for i, p in problems), report)
+    atomic_write_text(report, "".join(f"{i}\t{p}\n" for i, p in problems))
     kinds = Counter(p.split(":")[0].split(" (")[0] for _, p in problems)
     print(f"problems: {len(problems)}" + "".join(f"; {k}: {n}" for k, n in sorted(kinds.items())))
     for img_id, problem in problems[:20]:

@@ -2,7 +2,7 @@
 
 import argparse
 
-from mmseg_l2g.pipeline.demo import BUDGETS, run_demo
+from mmseg_l2g.experiments.demo import BUDGETS, run_demo
 
 
 def parse_args() -> argparse.Namespace:

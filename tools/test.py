@@ -9,7 +9,13 @@ from mmengine.config import Config, DictAction
 from mmengine.model import is_model_wrapper
 from mmengine.runner import Runner
 
-from mmseg_l2g.engine.cpu_distributed import configure_cpu_distributed, start_cpu_process_group
+from mmseg_l2g.engine.checkpointing import load_weights_strict
+from mmseg_l2g.engine.distributed import (
+    LAUNCHERS,
+    configure_cpu_distributed,
+    destroy_process_group,
+    init_process_group,
+)
 
 
 def parse_args() -> argparse.Namespace:
@@ -25,9 +31,7 @@ def parse_args() -> argparse.Namespace:
         action=DictAction,
         help="override settings in the config, key=value (xxx=yyy format)",
     )
-    parser.add_argument(
-        "--launcher", choices=["none", "pytorch", "slurm", "mpi"], default="none", help="launcher"
-    )
+    parser.add_argument("--launcher", choices=LAUNCHERS, default="none", help="launcher")
     parser.add_argument("--local_rank", "--local-rank", type=int, default=0)
     args = parser.parse_args()
     if "LOCAL_RANK" not in os.environ:
@@ -64,8 +68,6 @@ def check_checkpoint_fits(runner: Runner, checkpoint: str, config: str) -> None:
     keys are only logged, and a partly random model would be scored. The
     errors name the checkpoint (and the mismatched keys).
     """
-    from mmseg_l2g.apis import load_weights_strict
-
     model = runner.model.module if is_model_wrapper(runner.model) else runner.model
     load_weights_strict(model, checkpoint, config)
 
@@ -74,14 +76,13 @@ def main() -> None:
     """Builds the Runner and runs the test loop."""
     args = parse_args()
     cfg = build_config(args)
-    start_cpu_process_group(args.launcher)
+    init_process_group(args.launcher, start_cuda=False)
     try:
         runner = Runner.from_cfg(cfg)
         check_checkpoint_fits(runner, args.checkpoint, args.config)
         runner.test()
     finally:
-        if torch.distributed.is_available() and torch.distributed.is_initialized():
-            torch.distributed.destroy_process_group()
+        destroy_process_group()
 
 
 if __name__ == "__main__":

@@ -4,100 +4,25 @@ import argparse
 import logging
 import os
 import os.path as osp
-import pickle
-import re
-import tempfile
-from pathlib import Path
-from typing import Union
 
 import torch
 from mmengine.config import Config, DictAction
-from mmengine.fileio import LocalBackend, register_backend
+from mmengine.fileio import register_backend
 from mmengine.logging import print_log
-from mmengine.runner import Runner, find_latest_checkpoint
+from mmengine.runner import Runner
 
-from mmseg_l2g.engine.cpu_distributed import configure_cpu_distributed, start_cpu_process_group
-
-# A checkpoint's temp file left by a killed run (see AtomicLocalBackend.put).
-_STALE_CHECKPOINT_TEMP = re.compile(r"^\.(iter|epoch)_\d+\.pth\..*\.tmp$")
-
-
-class AtomicLocalBackend(LocalBackend):
-    """MMEngine's local file backend, writing atomically and naming the file on failure.
-
-    Checkpoints go to a temp file in the same folder, then ``os.replace``: a
-    run killed or out of disk space mid-write leaves no partial ``iter_N.pth``,
-    and the error names the file (a failed ``write`` alone does not).
-    """
-
-    def put(self, obj: bytes, filepath: Union[str, Path]) -> None:
-        """Writes ``obj`` to ``filepath`` atomically."""
-        path = str(filepath)
-        folder = osp.dirname(osp.abspath(path))
-        tmp_path = None
-        try:
-            os.makedirs(folder, exist_ok=True)
-            fd, tmp_path = tempfile.mkstemp(
-                dir=folder, prefix="." + osp.basename(path) + ".", suffix=".tmp"
-            )
-            with os.fdopen(fd, "wb") as f:
-                f.write(obj)
-            os.replace(tmp_path, path)
-        except OSError as exc:
-            if tmp_path is not None and osp.exists(tmp_path):
-                os.remove(tmp_path)
-            raise OSError(exc.errno, f"cannot write {path}: {exc.strerror or exc}") from exc
-
-    def put_text(self, obj: str, filepath: Union[str, Path], encoding: str = "utf-8") -> None:
-        """Writes the text ``obj`` to ``filepath`` atomically."""
-        self.put(obj.encode(encoding), filepath)
-
-
-def check_resume_checkpoint(work_dir: str) -> None:
-    """Fails clearly, naming the file, when the checkpoint to resume from is unreadable.
-
-    MMEngine's own error for a truncated or corrupt file names no file.
-    """
-    path = find_latest_checkpoint(work_dir) if osp.isdir(work_dir) else None
-    if not path:
-        return  # nothing to resume: MMEngine starts from scratch (and says so)
-    if not osp.isfile(path):
-        raise FileNotFoundError(
-            f"--resume: {osp.join(work_dir, 'last_checkpoint')} names {path}, which does not exist"
-        )
-    check_checkpoint_readable(
-        path,
-        f"--resume: cannot load {path}, the checkpoint named by "
-        f"{osp.join(work_dir, 'last_checkpoint')}",
-        "write an earlier checkpoint's path into that file, or train without --resume",
-    )
-
-
-def check_checkpoint_readable(path: str, what: str, advice: str) -> None:
-    """Loads ``path`` weights-only (allow-listed types, nothing runs); fails naming it.
-
-    Args:
-        path: a local checkpoint file.
-        what: the start of the error message (names the file and its role).
-        advice: what to do about it, ending the message.
-    """
-    from mmseg_l2g.engine.checkpoint_globals import register_checkpoint_globals
-
-    register_checkpoint_globals()
-    try:  # mmap: reads the structure, not the tensors
-        torch.load(path, map_location="cpu", weights_only=True, mmap=True)
-    except (RuntimeError, pickle.UnpicklingError, EOFError, OSError, ValueError) as exc:
-        raise ValueError(f"{what} ({exc}); {advice}") from exc
-
-
-def remove_stale_checkpoint_temps(work_dir: str) -> None:
-    """Deletes the checkpoint temp files a killed run left in ``work_dir`` (rank 0 only)."""
-    if int(os.environ.get("RANK", "0")) != 0 or not osp.isdir(work_dir):
-        return
-    for name in os.listdir(work_dir):
-        if _STALE_CHECKPOINT_TEMP.match(name):
-            os.remove(osp.join(work_dir, name))
-            print_log(f"removed {name}, left in {work_dir} by an interrupted run", "current")
+from mmseg_l2g.engine.checkpointing import (
+    AtomicLocalBackend,
+    check_resumable,
+    load_checkpoint_file,
+)
+from mmseg_l2g.engine.distributed import (
+    LAUNCHERS,
+    configure_cpu_distributed,
+    destroy_process_group,
+    init_process_group,
+)
+from mmseg_l2g.io import remove_stale_temp_files
 
 
 def parse_args() -> argparse.Namespace:
@@ -120,9 +45,7 @@ def parse_args() -> argparse.Namespace:
         action=DictAction,
         help="override settings in the config, key=value (xxx=yyy format)",
     )
-    parser.add_argument(
-        "--launcher", choices=["none", "pytorch", "slurm", "mpi"], default="none", help="launcher"
-    )
+    parser.add_argument("--launcher", choices=LAUNCHERS, default="none", help="launcher")
     parser.add_argument("--local_rank", "--local-rank", type=int, default=0)
     args = parser.parse_args()
     if "LOCAL_RANK" not in os.environ:
@@ -160,12 +83,20 @@ def main() -> None:
     register_backend("local", AtomicLocalBackend, force=True, prefixes="")
     cfg = build_config(args)
     if args.resume:
-        remove_stale_checkpoint_temps(cfg.work_dir)
-        check_resume_checkpoint(cfg.work_dir)
+        if int(os.environ.get("RANK", "0")) == 0:
+            removed = remove_stale_temp_files(cfg.work_dir)
+            if removed:
+                print_log(f"removed {removed} temp files an interrupted run left", "current")
+        check_resumable(cfg.work_dir)
     if cfg.get("load_from") and osp.isfile(cfg.load_from):
-        what = f"load_from: cannot load {cfg.load_from}"
-        check_checkpoint_readable(cfg.load_from, what, "give a trusted MMEngine checkpoint")
-    start_cpu_process_group(args.launcher)
+        try:  # allow-listed types only: a hostile file runs nothing and is named
+            load_checkpoint_file(cfg.load_from, mmap=True)
+        except ValueError as exc:
+            raise ValueError(
+                f"load_from: cannot load {cfg.load_from} ({exc.__cause__ or exc}); "
+                "give a trusted MMEngine checkpoint"
+            ) from exc
+    init_process_group(args.launcher, start_cuda=False)
     try:
         runner = Runner.from_cfg(cfg) if "runner_type" not in cfg else None
         if runner is None:
@@ -174,8 +105,7 @@ def main() -> None:
             runner = RUNNERS.build(cfg)
         runner.train()
     finally:
-        if torch.distributed.is_available() and torch.distributed.is_initialized():
-            torch.distributed.destroy_process_group()
+        destroy_process_group()
 
 
 if __name__ == "__main__":

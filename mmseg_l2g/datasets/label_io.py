@@ -25,13 +25,13 @@ import codecs
 import os
 import pickle
 import re
-import tempfile
 from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Union
 
 import numpy as np
 from PIL import Image
 
-IGNORE_INDEX = 255
+from ..io import IGNORE_INDEX, atomic_write_text
+
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
 
 _INT_TOKEN = re.compile(r"^[+-]?\d+$")
@@ -444,17 +444,4 @@ def write_label_list(
     """
     items = labels.items() if isinstance(labels, Mapping) else labels
     lines = [format_label_line(img_id, label, class_names) for img_id, label in items]
-    folder = os.path.dirname(os.path.abspath(path))
-    tmp_path = None
-    try:
-        os.makedirs(folder, exist_ok=True)
-        fd, tmp_path = tempfile.mkstemp(prefix=".tmp_", suffix=".txt", dir=folder)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write("".join(line + "\n" for line in lines))
-        os.replace(tmp_path, path)
-    except BaseException as exc:
-        if tmp_path is not None and os.path.exists(tmp_path):
-            os.remove(tmp_path)
-        if isinstance(exc, OSError):
-            raise OSError(exc.errno, f"cannot write {path}: {exc.strerror or exc}") from exc
-        raise
+    atomic_write_text(path, "".join(line + "\n" for line in lines))

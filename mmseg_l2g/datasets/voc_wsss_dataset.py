@@ -2,33 +2,14 @@
 
 from __future__ import annotations
 
+from mmseg.datasets import PascalVOCDataset
 from mmseg.registry import DATASETS
 
-from .wsss_dataset import WSSSDataset, bit_colormap
+from .wsss_dataset import WSSSDataset
 
-VOC_CLASSES = (
-    "background",
-    "aeroplane",
-    "bicycle",
-    "bird",
-    "boat",
-    "bottle",
-    "bus",
-    "car",
-    "cat",
-    "chair",
-    "cow",
-    "diningtable",
-    "dog",
-    "horse",
-    "motorbike",
-    "person",
-    "pottedplant",
-    "sheep",
-    "sofa",
-    "train",
-    "tvmonitor",
-)
+# mmseg's own VOC metadata: the same class names and palette as PascalVOCDataset.
+VOC_CLASSES = tuple(PascalVOCDataset.METAINFO["classes"])
+VOC_PALETTE = [list(colour) for colour in PascalVOCDataset.METAINFO["palette"]]
 
 
 @DATASETS.register_module()
@@ -48,7 +29,7 @@ class VOCWSSSDataset(WSSSDataset):
     the masks. Arguments as :class:`WSSSDataset`.
     """
 
-    METAINFO = dict(classes=VOC_CLASSES, palette=bit_colormap(len(VOC_CLASSES)))
+    METAINFO = dict(classes=VOC_CLASSES, palette=VOC_PALETTE)
     DEFAULT_DATA_PREFIX = dict(
         img_path="JPEGImages", seg_map_path="SegmentationClassAug", sal_path="saliency_maps"
     )

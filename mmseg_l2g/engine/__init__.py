@@ -1,6 +1,9 @@
-"""Training-loop extensions (hooks) and checkpoint loading under torch >= 2.6."""
+"""Training-loop extensions: hooks, checkpointing (allow-listed loading), process groups.
 
-from . import hooks  # noqa: F401
+``mmseg_l2g`` imports :mod:`.hooks` (which uses :mod:`mmseg_l2g.stage2`) after
+the rest of the package, so this package's own import stays free of cycles.
+"""
+
 from .checkpoint_globals import register_checkpoint_globals
 
 register_checkpoint_globals()

@@ -14,7 +14,8 @@ from typing import Dict, Union
 import numpy as np
 import torch
 
-IGNORE_INDEX = 255
+from ..io import IGNORE_INDEX
+
 ArrayLike = Union[np.ndarray, torch.Tensor]
 
 

@@ -1,8 +1,8 @@
 """Pseudo-mask scores over a sweep of background thresholds, in one pass.
 
 One confusion matrix per threshold is accumulated while the masks are made,
-so the sweep needs no second pass over the data; in a distributed run the
-matrices are summed across ranks before scoring.
+so the sweep needs no second pass over the data. Across ranks the matrices
+are gathered by :class:`~mmseg_l2g.evaluation.ThresholdSweepMetric` (mmengine).
 """
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ import math
 from typing import Dict, List, Optional, Sequence
 
 import numpy as np
-import torch
-from mmengine import dist
 
 from .confusion import scores_from_confusion
+
+MAX_THRESHOLDS = 1001  # a step of 0.001 over [0, 1]
 
 
 def threshold_range(start: float, stop: float, step: float) -> List[float]:
@@ -28,12 +28,40 @@ def threshold_range(start: float, stop: float, step: float) -> List[float]:
     Returns:
         The thresholds in increasing order.
     """
+    if not all(math.isfinite(v) for v in (start, stop, step)):
+        raise ValueError(f"the sweep start, stop and step must be finite, got {start, stop, step}")
     if step <= 0:
         raise ValueError(f"the sweep step must be positive, got {step}")
     if stop < start:
         raise ValueError(f"the sweep stop {stop} is below its start {start}")
     count = int(math.floor((stop - start) / step + 1e-6)) + 1
+    if count > MAX_THRESHOLDS:
+        raise ValueError(
+            f"the sweep {start}:{stop}:{step} has {count} thresholds, more than "
+            f"{MAX_THRESHOLDS}; use a larger step"
+        )
     return [round(start + i * step, 6) for i in range(count)]
+
+
+def parse_thresholds(tokens: Sequence[str]) -> List[float]:
+    """Thresholds from text: ``['START:STOP:STEP']`` (stop included) or numbers, each in [0, 1].
+
+    Raises:
+        ValueError: malformed, non-finite, outside [0, 1] or too many (naming the text).
+    """
+    text = " ".join(tokens)
+    try:
+        if len(tokens) == 1 and ":" in tokens[0]:
+            start, stop, step = (float(part) for part in tokens[0].split(":"))
+            values = threshold_range(start, stop, step)
+        else:
+            values = [float(token) for token in tokens]
+    except ValueError as exc:
+        raise ValueError(f"thresholds {text!r}: {exc} (START:STOP:STEP or numbers)") from exc
+    bad = [v for v in values if not (math.isfinite(v) and 0.0 <= v <= 1.0)]
+    if bad or not values:
+        raise ValueError(f"thresholds {text!r} must be in [0, 1] (at least one), got {bad}")
+    return values
 
 
 class ThresholdSweep:
@@ -73,16 +101,6 @@ class ThresholdSweep:
         self.confusion += confusion
         self.num_images += 1
 
-    def all_reduce(self) -> None:
-        """Sums matrices and image counts over all ranks (no-op when not distributed)."""
-        if dist.get_world_size() <= 1:
-            return
-        flat = torch.from_numpy(np.append(self.confusion.reshape(-1), self.num_images))
-        dist.all_reduce(flat, op="sum")
-        values = flat.numpy()
-        self.confusion = values[:-1].reshape(self.confusion.shape).astype(np.int64)
-        self.num_images = int(values[-1])
-
     def index_of(self, threshold: float) -> int:
         """Position of ``threshold`` in :attr:`thresholds`."""
         key = round(float(threshold), 6)
@@ -114,14 +132,14 @@ class ThresholdSweep:
             threshold: ``thr``, ``miou``, ``mprecision``, ``mrecall``,
             ``accuracy``, ``ignored_ratio``), ``best_thr``, ``best_miou``,
             ``chosen_thr`` and per-class ``iou``/``precision``/``recall`` at
-            the chosen and the best thresholds (NaN, written as null, where
-            undefined).
+            the chosen and the best thresholds; every score in percent, as
+            mmseg logs it (NaN, written as null, where undefined).
         """
         sweep = []
         for threshold in self.thresholds:
             scores = self.scores(threshold)
             entry = dict(thr=threshold)
-            entry.update({key: scores[key] for key in _MEAN_KEYS})
+            entry.update({key: _percent(scores[key]) for key in _MEAN_KEYS})
             sweep.append(entry)
         best = self.best_threshold()
         report = dict(
@@ -129,7 +147,7 @@ class ThresholdSweep:
             num_images=self.num_images,
             sweep=sweep,
             best_thr=best,
-            best_miou=self.scores(best)["miou"] if best is not None else float("nan"),
+            best_miou=_percent(self.scores(best)["miou"]) if best is not None else float("nan"),
             chosen_thr=round(float(chosen), 6),
             chosen=self._per_class(chosen),
         )
@@ -141,9 +159,9 @@ class ThresholdSweep:
         """Means and per-class scores of one threshold, keyed by class name."""
         scores = self.scores(threshold)
         entry: dict = dict(thr=round(float(threshold), 6))
-        entry.update({key: scores[key] for key in _MEAN_KEYS})
+        entry.update({key: _percent(scores[key]) for key in _MEAN_KEYS})
         for key in ("iou", "precision", "recall"):
-            entry[key] = {name: float(value) for name, value in zip(self.class_names, scores[key])}
+            entry[key] = {name: _percent(v) for name, v in zip(self.class_names, scores[key])}
         return entry
 
     def format_table(self, chosen: Optional[float] = None) -> str:
@@ -184,6 +202,11 @@ class ThresholdSweep:
 
 
 _MEAN_KEYS = ("miou", "mprecision", "mrecall", "accuracy", "ignored_ratio")
+
+
+def _percent(value: float) -> float:
+    """A fraction as a percentage (NaN stays NaN)."""
+    return 100.0 * float(value)
 
 
 def _pct(value: float) -> str:

@@ -43,6 +43,13 @@ class L2GDataPreprocessor(BaseDataPreprocessor):
             imgs = imgs.flip(-3)
         return (imgs.float() - self.mean) / self.std
 
+    def denormalize(self, inputs: torch.Tensor) -> torch.Tensor:
+        """Normalised (B, 3, H, W) -> float 0..255 images, in the network's channel order.
+
+        With ``bgr_to_rgb`` (the default) that is RGB.
+        """
+        return inputs * self.std + self.mean
+
     def forward(self, data: dict, training: bool = False) -> Dict[str, object]:
         """Returns ``dict(inputs, data_samples[, local_inputs])`` on the model's device."""
         data = self.cast_data(data)

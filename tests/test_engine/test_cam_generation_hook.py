@@ -11,9 +11,9 @@ from mmengine.config import Config
 from mmengine.logging import MessageHub, MMLogger
 from mmengine.runner import Runner
 
-from mmseg_l2g.apis import (
-    CAMInferenceConfig,
-    PseudoMaskSettings,
+from mmseg_l2g.datasets.synthetic import make_synthetic
+from mmseg_l2g.engine.hooks import CAMGenerationHook
+from mmseg_l2g.stage2 import (
     build_cam_model,
     build_stage2_dataset,
     dataset_config,
@@ -21,8 +21,6 @@ from mmseg_l2g.apis import (
     load_config,
     spread_indices_with_masks,
 )
-from mmseg_l2g.datasets.synthetic import make_synthetic
-from mmseg_l2g.engine.hooks import CAMGenerationHook
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG = osp.join(REPO, "configs", "l2g", "l2g_plaincnn_1xb8-600it_synthetic-128.py")
@@ -61,7 +59,8 @@ def test_default_runs_once_after_training_and_logs_the_sweep(data_root, tmp_path
     torch.manual_seed(0)
     model = build_cam_model(cfg, None)
     dataset = build_stage2_dataset(dataset_config(cfg, "train"))
-    hook = CAMGenerationHook(num_images=4, scales=(1.0,), bg_thrs=(0.1, 0.3, 0.5))
+    settings = dict(readout=dict(scales=(1.0,)), sweep=(0.1, 0.3, 0.5))
+    hook = CAMGenerationHook(num_images=4, settings=settings)
     runner = fake_runner(model, dataset, str(tmp_path), "hook_default")
     for it in range(3):
         runner.iter = it
@@ -72,7 +71,6 @@ def test_default_runs_once_after_training_and_logs_the_sweep(data_root, tmp_path
     assert len(runner.visualizer.calls) == 1
     step, scalars = runner.visualizer.calls[0]
     # The same settings through the API directly give the logged numbers.
-    settings = PseudoMaskSettings(cam=CAMInferenceConfig(scales=(1.0,)), sweep=(0.1, 0.3, 0.5))
     indices = spread_indices_with_masks(dataset, 4)
     direct = generate_pseudo_masks(model, dataset, None, settings, indices, progress=False)
     assert step == 3 and len(indices) == 4
@@ -86,7 +84,8 @@ def test_interval_in_iterations(data_root, tmp_path):
     cfg = load_config(CONFIG, {"train_dataloader.dataset.data_root": data_root})
     model = build_cam_model(cfg, None)
     dataset = build_stage2_dataset(dataset_config(cfg, "train"))
-    hook = CAMGenerationHook(interval=2, by_epoch=False, num_images=2, scales=(1.0,), flip=False)
+    settings = dict(readout=dict(scales=(1.0,), flip=False))
+    hook = CAMGenerationHook(interval=2, by_epoch=False, num_images=2, settings=settings)
     runner = fake_runner(model, dataset, str(tmp_path), "hook_interval")
     for it in range(4):  # iterations 1..4 finish; runs after 2 and 4
         runner.iter = it
@@ -107,7 +106,11 @@ def test_in_a_runner_with_full_generation(data_root, tmp_path):
     cfg.test_cfg = cfg.test_dataloader = cfg.test_evaluator = None
     cfg.default_hooks.checkpoint = None
     cfg.custom_hooks = [
-        dict(type="CAMGenerationHook", scales=(1.0,), bg_thrs=(0.2, 0.4), save_masks=True)
+        dict(
+            type="CAMGenerationHook",
+            save_masks=True,
+            settings=dict(readout=dict(scales=(1.0,)), sweep=(0.2, 0.4)),
+        )
     ]
     runner = Runner.from_cfg(cfg)
     runner.train()
@@ -126,3 +129,8 @@ def test_in_a_runner_with_full_generation(data_root, tmp_path):
     assert scalars_files
     lines = [json.loads(line) for line in open(scalars_files[0])]
     assert any(line.get("pseudo_miou") == pytest.approx(logged) for line in lines)
+
+
+def test_bad_settings_fail_when_the_hook_is_built():
+    with pytest.raises(ValueError, match="unknown stage-2 settings"):
+        CAMGenerationHook(settings=dict(scales=(1.0,)))

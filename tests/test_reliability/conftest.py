@@ -3,6 +3,7 @@
 import os.path as osp
 
 import pytest
+import torch
 from reliability_helpers import (
     IMAGE_SIZE,
     MAX_ITERS,
@@ -17,6 +18,19 @@ from reliability_helpers import (
 )
 
 from mmseg_l2g.datasets.synthetic import make_synthetic
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _one_thread():
+    """One CPU thread, as the tool subprocesses run (OMP_NUM_THREADS=1).
+
+    CPU convolutions may sum in another order with another thread count, so
+    in-process and subprocess runs are byte-identical only at the same count.
+    """
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="session")

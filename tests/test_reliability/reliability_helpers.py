@@ -159,10 +159,12 @@ def gen_pseudo_args(config: str, checkpoint: str, out_dir: str, *extra: str) -> 
 
 
 def snapshot(folder: str) -> Dict[str, bytes]:
-    """Every file under ``folder``: relative path -> bytes."""
+    """Every file under ``folder`` but log files (they hold times): relative path -> bytes."""
     files = {}
     for root, _, names in os.walk(folder):
         for name in names:
+            if name.endswith(".log"):
+                continue
             path = osp.join(root, name)
             with open(path, "rb") as f:
                 files[osp.relpath(path, folder)] = f.read()

@@ -50,7 +50,7 @@ from reliability_helpers import (
     write_tiny_config,
 )
 
-from mmseg_l2g.apis import load_config
+from mmseg_l2g.stage2 import load_config
 
 CLASSES = ("background", "cat", "dog", "car", "bus")  # C = 4, as the tiny model
 LOAD = [dict(type="LoadWSSSImage")]

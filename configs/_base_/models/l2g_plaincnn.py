@@ -13,5 +13,5 @@ model = dict(
     loss_shape=dict(type="ShapeTransferLoss", loss_weight=10.0, feat_stride=8, threshold=0.001),
     local_cls_weight=1.0,
     global_cls_weight=0.0,
-    bg_thr=0.25,
+    test_cfg=dict(scales=(0.5, 1.0, 1.5, 2.0), flip=True, interp="bicubic", bg_thr=0.25),
 )

@@ -1,4 +1,4 @@
-"""Atomic file writing and the deterministic encoders of the dataset's files."""
+"""The deterministic encoders of the dataset's files (atomic writes: :mod:`mmseg_l2g.io`)."""
 
 import io
 from typing import Sequence
@@ -6,15 +6,11 @@ from typing import Sequence
 import numpy as np
 from PIL import Image
 
-from ...utils.atomic_io import atomic_write_bytes  # noqa: F401  (used by generator, preview)
+from ... import io as io_layer
+from ...io import atomic_write_bytes, atomic_write_text  # noqa: F401  (used by generator, preview)
 from .classes import IGNORE_COLOUR
 
 JPEG_QUALITY = 95
-
-
-def atomic_write_text(path: str, text: str) -> None:
-    """Writes UTF-8 text to ``path`` atomically."""
-    atomic_write_bytes(path, text.encode("utf-8"))
 
 
 def encode_jpeg(image: np.ndarray) -> bytes:
@@ -29,16 +25,9 @@ def encode_palette_png(mask: np.ndarray, palette: Sequence[Sequence[int]]) -> by
 
     Args:
         mask: uint8 (H, W) class values.
-        palette: RGB colours of values 0..len(palette)-1.
+        palette: RGB colours of values 0..len(palette)-1 (the rest black).
     """
-    table = np.zeros((256, 3), dtype=np.uint8)
-    table[: len(palette)] = np.asarray(palette, dtype=np.uint8)
-    table[255] = IGNORE_COLOUR
-    image = Image.frombytes("P", (mask.shape[1], mask.shape[0]), np.ascontiguousarray(mask))
-    image.putpalette(table.tobytes())
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG")
-    return buffer.getvalue()
+    return io_layer.encode_palette_png(mask, palette, fill=(0, 0, 0), ignore_colour=IGNORE_COLOUR)
 
 
 def encode_grey_png(grey: np.ndarray) -> bytes:

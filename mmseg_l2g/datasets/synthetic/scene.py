@@ -6,13 +6,13 @@ from typing import Optional
 import numpy as np
 from scipy.ndimage import maximum_filter, minimum_filter
 
+from ...io import IGNORE_INDEX
 from .classes import ClassAppearance, class_appearances
 from .design import SyntheticDesign
 from .saliency import imperfect_saliency
 from .shapes import SHAPE_KINDS, mark_shape_mask, rasterize, sample_outline
 from .textures import bounding_box, muted_colour, shade, smooth_field, stripes
 
-IGNORE_INDEX = 255
 _PLACEMENT_TRIES = 30
 _MARK_CANDIDATES = 20
 _MARK_MARGIN = 2  # pixels of body kept around a mark (keeps it clear of the border band)

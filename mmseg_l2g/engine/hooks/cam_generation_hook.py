@@ -1,28 +1,29 @@
 """CAMGenerationHook: stage 2 inside an L2G training run.
 
-After training (default), or every ``interval`` epochs / iterations, it reads
-the global network's CAMs on a subset of images with ground-truth masks,
-scores the pseudo masks over background thresholds and logs
-``pseudo_miou`` (at the best threshold) and ``pseudo_best_thr`` through the
-message hub and the visualizer's backends. With ``save_masks`` it writes the
-full pseudo-mask set into ``work_dir/pseudo_masks`` after training, scored
-on every image with a mask. It calls the same code as ``tools/gen_pseudo.py``
-(:func:`mmseg_l2g.apis.generate_pseudo_masks`).
+After training (default), or every ``interval`` epochs / iterations, it runs
+stage 2 (:func:`mmseg_l2g.stage2.generate_pseudo_masks`, the code of
+``tools/gen_pseudo.py``) on a subset of images with ground-truth masks and
+logs ``pseudo_miou`` (%, at the best threshold), ``pseudo_best_thr`` and
+``pseudo_miou_at_bg_thr``. The readout is the model's ``test_cfg`` (the one
+validation uses) unless ``settings`` gives another. With ``save_masks`` it
+writes the full pseudo-mask set into ``work_dir/<out_dir_name>`` after training.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import os.path as osp
-from typing import Any, Optional, Sequence
+from typing import Any, Optional
 
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 from mmseg.registry import HOOKS
 
-from ...apis.builders import build_stage2_dataset, spread_indices_with_masks
-from ...apis.cam_inference import DEFAULT_SCALES, CAMInferenceConfig
-from ...apis.generation import DEFAULT_SWEEP, PseudoMaskSettings, generate_pseudo_masks
+from ...stage2 import (
+    PseudoMaskSettings,
+    build_stage2_dataset,
+    generate_pseudo_masks,
+    spread_indices_with_masks,
+)
 
 
 @HOOKS.register_module()
@@ -33,25 +34,12 @@ class CAMGenerationHook(Hook):
         interval: run every this many epochs (``by_epoch``) or iterations;
             ``None`` runs only after training.
         by_epoch: count ``interval`` in epochs, else in iterations.
-        dataset: dataset config to run on; ``None`` takes the train
-            dataloader's dataset.
-        num_images: size of the scored subset (images with masks, spread
-            evenly over the dataset).
-        scales: CAM scales.
-        flip: add horizontally flipped passes.
-        interp: upsampling of the maps, ``'bicubic'`` or ``'bilinear'``.
-        fp16: float16 autocast on CUDA.
-        bg_thr: background score of written masks.
-        bg_thrs: thresholds of the sweep.
-        saliency: ``None`` (threshold mode), ``'dataset'`` or a folder, for
-            the saliency-fused mode.
-        sal_thr: saliency threshold of the fused mode.
-        save_masks: after training, write the full set into
-            ``work_dir/<out_dir_name>`` (all images, scored where masks exist).
-        save_cams: with ``save_masks``, also write the CAM files.
-        batch_size: images loaded together.
-        num_workers: image-loading workers.
+        dataset: dataset config to run on; ``None`` takes the train dataloader's.
+        num_images: size of the scored subset (images with masks, evenly spread).
+        save_masks: after training, write the full set into ``work_dir/<out_dir_name>``.
         out_dir_name: folder under ``work_dir`` for ``save_masks``.
+        settings: stage-2 settings (:class:`~mmseg_l2g.stage2.PseudoMaskSettings`
+            fields, e.g. ``dict(sweep=(0.1, 0.2), readout=dict(scales=(1.0,)))``).
     """
 
     priority = "LOW"
@@ -62,19 +50,9 @@ class CAMGenerationHook(Hook):
         by_epoch: bool = True,
         dataset: Optional[dict] = None,
         num_images: int = 64,
-        scales: Sequence[float] = DEFAULT_SCALES,
-        flip: bool = True,
-        interp: str = "bicubic",
-        fp16: bool = False,
-        bg_thr: float = 0.25,
-        bg_thrs: Sequence[float] = DEFAULT_SWEEP,
-        saliency: Optional[str] = None,
-        sal_thr: float = 0.5,
         save_masks: bool = False,
-        save_cams: bool = False,
-        batch_size: int = 4,
-        num_workers: int = 0,
         out_dir_name: str = "pseudo_masks",
+        settings: Optional[dict] = None,
     ) -> None:
         if interval is not None and interval < 1:
             raise ValueError(f"interval must be a positive int or None, got {interval}")
@@ -86,17 +64,8 @@ class CAMGenerationHook(Hook):
         self.num_images = num_images
         self.save_masks = save_masks
         self.out_dir_name = out_dir_name
-        self.settings = PseudoMaskSettings(
-            cam=CAMInferenceConfig(tuple(scales), flip, interp, fp16),
-            bg_thr=bg_thr,
-            sweep=tuple(bg_thrs),
-            saliency=saliency,
-            sal_thr=sal_thr,
-            save_cams=save_cams,
-            num_vis=0,
-            batch_size=batch_size,
-            num_workers=num_workers,
-        )
+        self.settings = dict(settings or {})
+        PseudoMaskSettings.build(self.settings)  # bad settings fail at build time
         self._dataset: Any = None
         self._last_run_iter: Optional[int] = None
 
@@ -119,15 +88,12 @@ class CAMGenerationHook(Hook):
         elif self._last_run_iter != runner.iter:
             self._score_subset(runner, runner.iter)
 
-    # ------------------------------------------------------------------ work
     def _model(self, runner) -> Any:
         return runner.model.module if is_model_wrapper(runner.model) else runner.model
 
     def _get_dataset(self, runner) -> Any:
         if self._dataset is None:
-            source = self.dataset_cfg
-            if source is None:
-                source = runner.train_dataloader.dataset
+            source = self.dataset_cfg or runner.train_dataloader.dataset
             self._dataset = build_stage2_dataset(source)
         return self._dataset
 
@@ -141,14 +107,14 @@ class CAMGenerationHook(Hook):
                 "pseudo-mask mIoU not logged"
             )
             return
-        result = generate_pseudo_masks(
-            self._model(runner), dataset, None, self.settings, indices, progress=False
-        )
+        settings = dict(self.settings, num_vis=0)
+        model = self._model(runner)
+        result = generate_pseudo_masks(model, dataset, None, settings, indices, progress=False)
         self._log(runner, result.metrics, step)
 
     def _generate_all(self, runner) -> None:
         out_dir = osp.join(runner.work_dir, self.out_dir_name)
-        settings = dataclasses.replace(self.settings, overwrite=True, num_vis=8)
+        settings = dict(dict(num_vis=8), **self.settings, overwrite=True)
         runner.logger.info(f"CAMGenerationHook: writing pseudo masks to {out_dir}")
         result = generate_pseudo_masks(
             self._model(runner), self._get_dataset(runner), out_dir, settings
@@ -176,6 +142,6 @@ class CAMGenerationHook(Hook):
             runner.message_hub.update_scalar(key, value)
         runner.visualizer.add_scalars(scalars, step=step)
         runner.logger.info(
-            f"CAMGenerationHook (iter {step}): pseudo-mask mIoU {100 * scalars['pseudo_miou']:.2f} "
+            f"CAMGenerationHook (iter {step}): pseudo-mask mIoU {scalars['pseudo_miou']:.2f} "
             f"at bg_thr {scalars['pseudo_best_thr']:.3f} over {metrics['num_images']} images"
         )

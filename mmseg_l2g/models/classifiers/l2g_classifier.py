@@ -1,6 +1,6 @@
 """L2GClassifier: the global and local CAM networks of L2G (stage 1)."""
 
-from typing import Dict, List, Optional, Union
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -10,6 +10,8 @@ from mmengine.structures import PixelData
 from mmseg.registry import MODELS
 
 from ..heads.cam_head import CAMHead
+from ..postprocess.pseudo_mask import make_mask
+from .cam_readout import CAMReadoutConfig, present_classes, read_cams
 
 ForwardResults = Union[Dict[str, torch.Tensor], List, torch.Tensor]
 
@@ -25,11 +27,13 @@ class L2GClassifier(BaseModel):
     default: the paper shows it hurts). With ``with_local=False`` the model is
     the plain-CAM baseline: the global network alone with a classification loss.
 
-    ``predict`` gives the global network's CAMs (``pred_cam``, C channels at the
-    input image size, ReLU, max-normalised, absent classes zeroed) and a
-    thresholded mask (``pred_sem_seg``, 0 = background, c = class c) so mmseg's
-    ``IoUMetric`` scores pseudo masks during validation. ``_forward`` returns the
-    raw (B, C+1, h, w) logits of the global network.
+    ``predict`` is THE CAM readout (:meth:`inference`, configured by
+    ``test_cfg``: the release's multi-scale + flip mean of raw logits, bicubic,
+    ReLU, max-normalised) and its mask (:func:`make_mask`): ``pred_cam`` (C
+    channels at the original image size, absent classes zeroed) and
+    ``pred_sem_seg`` (0 = background, c = class c), so mmseg's ``IoUMetric``
+    scores during validation exactly the masks stage 2 writes at the same
+    settings. ``_forward`` returns the raw (B, C+1, h, w) logits.
 
     Args:
         backbone: Backbone config of the global network (any mmseg / mmpretrain
@@ -46,8 +50,12 @@ class L2GClassifier(BaseModel):
             uses ``loss_transfer`` for every image.
         local_cls_weight: Weight of the local classification loss.
         global_cls_weight: Weight of a classification loss on the global network.
-        bg_thr: Background score of ``pred_sem_seg``.
         data_preprocessor: ``L2GDataPreprocessor`` config.
+        test_cfg: the CAM readout (:class:`CAMReadoutConfig` keys: ``scales``,
+            ``flip``, ``interp``, ``fp16``, ``bg_thr``, ``crf``).
+        train_cfg: accepted for mmseg's ``init_model``; unused.
+        pretrained: accepted for mmseg's ``init_model``; must be ``None``
+            (give pretrained weights through the backbone's ``init_cfg``).
         init_cfg: MMEngine initialisation config.
     """
 
@@ -63,10 +71,17 @@ class L2GClassifier(BaseModel):
         loss_shape: Optional[dict] = None,
         local_cls_weight: float = 1.0,
         global_cls_weight: float = 0.0,
-        bg_thr: float = 0.25,
         data_preprocessor: Optional[dict] = None,
+        test_cfg: Optional[dict] = None,
+        train_cfg: Optional[dict] = None,
+        pretrained: Optional[str] = None,
         init_cfg: Optional[dict] = None,
     ) -> None:
+        if pretrained is not None:
+            raise ValueError(
+                "L2GClassifier takes no 'pretrained'; set the backbone's "
+                "init_cfg=dict(type='Pretrained', checkpoint=...) instead"
+            )
         if data_preprocessor is None:
             data_preprocessor = dict(type="L2GDataPreprocessor")
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
@@ -78,7 +93,8 @@ class L2GClassifier(BaseModel):
         self.with_local = with_local
         self.local_cls_weight = local_cls_weight
         self.global_cls_weight = global_cls_weight
-        self.bg_thr = bg_thr
+        self.test_cfg = CAMReadoutConfig.from_cfg(test_cfg)
+        self.train_cfg = train_cfg
         if with_local:
             if share_weights:
                 self.local_backbone = self.global_backbone
@@ -226,36 +242,79 @@ class L2GClassifier(BaseModel):
                 )
         return super().parse_losses(losses)
 
+    def inference(
+        self,
+        inputs: torch.Tensor,
+        classes: Sequence[torch.Tensor],
+        out_size: Optional[Tuple[int, int]] = None,
+        test_cfg: Optional[CAMReadoutConfig] = None,
+    ) -> List[torch.Tensor]:
+        """The CAM readout of normalised same-size images (see :func:`read_cams`).
+
+        Args:
+            inputs: normalised (B, 3, H, W), as the data preprocessor gives.
+            classes: per image, the 0-based class indices to read (long (n_i,)).
+            out_size: (H', W') of the CAMs; default the input size.
+            test_cfg: readout settings; default ``self.test_cfg``.
+
+        Returns:
+            Per image, float32 (n_i, H', W') maps in [0, 1).
+        """
+        cfg = test_cfg or self.test_cfg
+        with torch.no_grad():
+            return read_cams(self.extract_cam_logits, inputs, classes, cfg, out_size)
+
     def predict(self, inputs: torch.Tensor, data_samples: Optional[List] = None) -> List:
-        """Adds ``pred_cam`` and ``pred_sem_seg`` to each data sample."""
+        """Adds ``pred_cam`` and ``pred_sem_seg`` (at ``ori_shape``) to each data sample.
+
+        The classes read are the sample's ``gt_label``, or without one those
+        the global network predicts (sigmoid of the class score > 0.5).
+        """
         from mmseg.structures import SegDataSample
 
-        logits = self.extract_cam_logits(inputs)
         if data_samples is None:
             data_samples = [SegDataSample() for _ in range(inputs.shape[0])]
-        for i, sample in enumerate(data_samples):
-            cams = self.cams_from_logits(logits[i : i + 1], tuple(inputs.shape[-2:]))[0]
-            if hasattr(sample, "gt_label"):
-                present = sample.gt_label.to(cams.device) > 0
-            else:
-                present = torch.sigmoid(CAMHead.class_scores(logits[i : i + 1], self.num_classes))
-                present = present[0] > 0.5
-            cams = cams * present[:, None, None].to(cams.dtype)
-            ori_shape = sample.metainfo.get("ori_shape", tuple(inputs.shape[-2:]))[:2]
-            if sample.metainfo.get("flip", False):
-                cams = cams.flip(-1 if sample.metainfo.get("flip_direction") != "vertical" else -2)
-            cams = F.interpolate(cams[None], size=ori_shape, mode="bilinear", align_corners=False)[
-                0
-            ]
-            bg = torch.full_like(cams[:1], self.bg_thr)
-            mask = torch.cat([bg, cams]).argmax(dim=0, keepdim=True)
-            sample.set_data(dict(pred_cam=PixelData(data=cams), pred_sem_seg=PixelData(data=mask)))
+        classes = self._classes(inputs, data_samples)
+        for index, sample in enumerate(data_samples):
+            size = tuple(sample.metainfo.get("ori_shape", inputs.shape[-2:]))[:2]
+            cams = self.inference(inputs[index : index + 1], classes[index : index + 1], size)[0]
+            flip = sample.metainfo.get("flip", False)
+            if flip:
+                axis = -2 if sample.metainfo.get("flip_direction") == "vertical" else -1
+                cams = cams.flip(axis)
+            image = self._crf_image(inputs[index], size, flip) if self.test_cfg.crf else None
+            mask, _, _ = make_mask(
+                cams.half(),
+                classes[index],
+                self.test_cfg.bg_thr,
+                crf=self.test_cfg.crf,
+                image_rgb=image,
+                num_classes=self.num_classes + 1,
+            )
+            mask = torch.as_tensor(mask, device=cams.device).long()[None]
+            full = cams.new_zeros((self.num_classes, *size))
+            full[classes[index].to(cams.device)] = cams
+            sample.set_data(dict(pred_cam=PixelData(data=full), pred_sem_seg=PixelData(data=mask)))
         return data_samples
 
-    @staticmethod
-    def cams_from_logits(logits: torch.Tensor, size: tuple) -> torch.Tensor:
-        """Class channels of logits -> ReLU, upsampled to ``size``, each divided by its max."""
-        num_classes = logits.shape[1] - 1
-        cams = F.relu(logits[:, :num_classes].float())
-        cams = F.interpolate(cams, size=size, mode="bilinear", align_corners=False)
-        return cams / (cams.amax(dim=(2, 3), keepdim=True) + 1e-5)
+    def _classes(self, inputs: torch.Tensor, data_samples: List) -> List[torch.Tensor]:
+        """Per sample, the classes to read: its labels, else the predicted ones."""
+        classes: List[Any] = [
+            present_classes(s.gt_label.cpu()) if hasattr(s, "gt_label") else None
+            for s in data_samples
+        ]
+        if any(c is None for c in classes):
+            with torch.no_grad():
+                scores = CAMHead.class_scores(self.extract_cam_logits(inputs), self.num_classes)
+            predicted = (torch.sigmoid(scores) > 0.5).cpu()
+            classes = [
+                c if c is not None else present_classes(predicted[i]) for i, c in enumerate(classes)
+            ]
+        return classes
+
+    def _crf_image(self, normalised: torch.Tensor, size: Tuple[int, int], flip: bool) -> Any:
+        """uint8 RGB (H, W, 3) image of a normalised input, at ``size``, for the CRF."""
+        image = self.data_preprocessor.denormalize(normalised[None])
+        image = F.interpolate(image, size=size, mode="bilinear", align_corners=False)[0]
+        image = image.flip(-1) if flip else image
+        return image.round().clamp(0, 255).byte().permute(1, 2, 0).cpu().numpy()

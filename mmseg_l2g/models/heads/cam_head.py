@@ -23,11 +23,6 @@ class CAMHead(BaseModule):
         dropout_ratio: Dropout on the features before the convolution.
         pcm: Optional config of a pixel correlation module refining the logits
             (``dict(type='PixelCorrelationModule', ...)``); off by default.
-        zero_background: Initialise the background channel's weights to zero.
-            No classification loss trains that channel; in a local network
-            (whose logits only feed the detached transfer target) it then stays
-            0 instead of a random projection of the features. Off by default
-            (the release initialises it like the others).
         init_cfg: MMEngine initialisation config.
     """
 
@@ -39,7 +34,6 @@ class CAMHead(BaseModule):
         bias: bool = False,
         dropout_ratio: float = 0.0,
         pcm: Optional[dict] = None,
-        zero_background: bool = False,
         init_cfg: Optional[dict] = None,
     ) -> None:
         if init_cfg is None:
@@ -51,16 +45,6 @@ class CAMHead(BaseModule):
         self.dropout = nn.Dropout2d(dropout_ratio) if dropout_ratio > 0 else nn.Identity()
         self.conv_cam = nn.Conv2d(in_channels, num_classes + 1, kernel_size=1, bias=bias)
         self.pcm = MODELS.build(pcm) if pcm is not None else None
-        self.zero_background = zero_background
-
-    def init_weights(self) -> None:
-        """MMEngine initialisation, then the optional zero background channel."""
-        super().init_weights()
-        if self.zero_background:
-            with torch.no_grad():
-                self.conv_cam.weight[self.num_classes].zero_()
-                if self.conv_cam.bias is not None:
-                    self.conv_cam.bias[self.num_classes].zero_()
 
     def forward(
         self, feats: Sequence[torch.Tensor], image: Optional[torch.Tensor] = None

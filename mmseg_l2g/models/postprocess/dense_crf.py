@@ -84,9 +84,10 @@ def dense_crf(
     image = _check_image(image, height, width)
     densecrf = import_densecrf()
 
-    unary = -np.log(np.clip(probs, PROB_FLOOR, 1.0)).astype(np.float32)
+    from pydensecrf.utils import unary_from_softmax
+
     crf = densecrf.DenseCRF2D(width, height, num_classes)
-    crf.setUnaryEnergy(np.ascontiguousarray(unary.reshape(num_classes, -1)))
+    crf.setUnaryEnergy(np.ascontiguousarray(unary_from_softmax(probs, clip=PROB_FLOOR)))
     crf.addPairwiseGaussian(sxy=pos_xy_std, compat=pos_w)
     crf.addPairwiseBilateral(sxy=bi_xy_std, srgb=bi_rgb_std, rgbim=image, compat=bi_w)
     marginals = crf.inference(int(iters))

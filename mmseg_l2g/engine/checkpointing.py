@@ -1,0 +1,186 @@
+"""The one checkpoint layer: allow-listed loading, atomic saving, the latest, identity.
+
+Loading runs ``torch.load(weights_only=True)`` with the trusted MMEngine types
+of :mod:`.checkpoint_globals` allow-listed, so a hostile pickle is refused;
+every error names the file. Saving writes a temp file and renames it
+(:mod:`mmseg_l2g.io`), also for MMEngine's own checkpoints
+(:class:`AtomicLocalBackend`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os.path as osp
+import pickle
+from pathlib import Path
+from typing import Any, Dict, Optional, Union
+
+import torch
+from mmengine.fileio import LocalBackend
+from mmengine.runner import find_latest_checkpoint
+
+from ..io import atomic_output, atomic_write_bytes
+from .checkpoint_globals import register_checkpoint_globals
+
+_SHOWN_KEYS = 5
+_LOAD_ERRORS = (pickle.UnpicklingError, RuntimeError, EOFError, OSError, ValueError)
+
+
+def load_checkpoint_file(path: str, mmap: bool = False) -> Any:
+    """``torch.load`` of a checkpoint with only the trusted types allowed.
+
+    Args:
+        path: the ``.pth`` file.
+        mmap: map the file instead of reading the tensors (a structure check).
+
+    Returns:
+        What the file holds.
+
+    Raises:
+        FileNotFoundError: the file does not exist.
+        ValueError: it is unreadable or holds other types (naming the file).
+    """
+    if not osp.isfile(path):
+        raise FileNotFoundError(f"checkpoint not found: {path}")
+    register_checkpoint_globals()
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True, mmap=mmap)
+    except _LOAD_ERRORS as exc:
+        raise ValueError(f"checkpoint {path}: cannot load ({exc})") from exc
+
+
+def load_state_dict(path: str, require_finite: bool = False) -> Dict[str, torch.Tensor]:
+    """Reads the model weights of an MMEngine checkpoint (or a bare state dict).
+
+    Args:
+        path: the ``.pth`` file.
+        require_finite: refuse weights holding NaN or infinite values.
+
+    Returns:
+        The state dict (a leading ``module.`` of DDP-saved keys removed).
+
+    Raises:
+        FileNotFoundError: the file does not exist.
+        ValueError: not a readable checkpoint, or non-finite weights (naming
+            the file and the first such tensor).
+    """
+    loaded = load_checkpoint_file(path)
+    state = loaded.get("state_dict", loaded) if isinstance(loaded, dict) else None
+    if not isinstance(state, dict) or not all(torch.is_tensor(v) for v in state.values()):
+        raise ValueError(
+            f"checkpoint {path}: expected a dict with a 'state_dict' of tensors (as MMEngine saves)"
+        )
+    if state and all(key.startswith("module.") for key in state):
+        state = {key[len("module.") :]: value for key, value in state.items()}
+    if require_finite:
+        for key, value in state.items():
+            if value.is_floating_point() and not bool(torch.isfinite(value).all()):
+                raise ValueError(
+                    f"checkpoint {path}: weights {key} hold NaN or infinite values (training "
+                    "diverged?); use an earlier checkpoint"
+                )
+    return state
+
+
+def load_weights_strict(
+    model: torch.nn.Module, path: str, config_name: str = "", require_finite: bool = False
+) -> None:
+    """Loads a checkpoint into a model; every key and shape must match.
+
+    Args:
+        model: the built model.
+        path: the ``.pth`` file.
+        config_name: the config the model came from, named in the error.
+        require_finite: refuse non-finite weights.
+
+    Raises:
+        ValueError: the checkpoint does not fit, naming it and the mismatched
+            keys (missing, unexpected, wrong shape).
+    """
+    state = load_state_dict(path, require_finite)
+    own = model.state_dict()
+    missing = [key for key in own if key not in state]
+    unexpected = [key for key in state if key not in own]
+    shapes = [
+        f"{key}: checkpoint {tuple(state[key].shape)} vs model {tuple(own[key].shape)}"
+        for key in own
+        if key in state and state[key].shape != own[key].shape
+    ]
+    if missing or unexpected or shapes:
+        parts = []
+        for what, keys in (("missing", missing), ("unexpected", unexpected), ("shape", shapes)):
+            if keys:
+                shown = ", ".join(keys[:_SHOWN_KEYS]) + (" ..." if len(keys) > _SHOWN_KEYS else "")
+                parts.append(f"{len(keys)} {what} keys ({shown})")
+        source = f" of config {config_name}" if config_name else ""
+        raise ValueError(f"checkpoint {path} does not fit the model{source}: " + "; ".join(parts))
+    model.load_state_dict(state, strict=True)
+
+
+def save_checkpoint(obj: Any, path: str) -> None:
+    """``torch.save`` to ``path`` atomically (an error names the file)."""
+    with atomic_output(path) as tmp_path:
+        torch.save(obj, tmp_path)
+
+
+def latest_checkpoint(work_dir: str) -> str:
+    """The checkpoint MMEngine's ``last_checkpoint`` file in ``work_dir`` names.
+
+    Raises:
+        FileNotFoundError: no ``last_checkpoint``, or it names a missing file.
+    """
+    path = find_latest_checkpoint(work_dir) if osp.isdir(work_dir) else None
+    if not path:
+        raise FileNotFoundError(f"no checkpoint in {work_dir} (no last_checkpoint file)")
+    if not osp.isfile(path):
+        raise FileNotFoundError(
+            f"{osp.join(work_dir, 'last_checkpoint')} names {path}, which does not exist"
+        )
+    return path
+
+
+def file_sha256(path: str, chunk_size: int = 1 << 20) -> str:
+    """The SHA-256 hex digest of a file's content (identifies a checkpoint)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(chunk_size), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+class AtomicLocalBackend(LocalBackend):
+    """MMEngine's local file backend, writing atomically and naming the file on failure.
+
+    Registered by ``tools/train.py``: a run killed or out of disk space while
+    saving leaves no partial ``iter_N.pth``.
+    """
+
+    def put(self, obj: bytes, filepath: Union[str, Path]) -> None:
+        """Writes ``obj`` to ``filepath`` atomically."""
+        atomic_write_bytes(str(filepath), obj)
+
+    def put_text(self, obj: str, filepath: Union[str, Path], encoding: str = "utf-8") -> None:
+        """Writes the text ``obj`` to ``filepath`` atomically."""
+        self.put(obj.encode(encoding), filepath)
+
+
+def check_resumable(work_dir: str) -> Optional[str]:
+    """The checkpoint ``--resume`` will load, checked readable; ``None`` when there is none.
+
+    Raises:
+        FileNotFoundError: ``last_checkpoint`` names a missing file.
+        ValueError: the checkpoint cannot be loaded (naming it).
+    """
+    if not osp.isfile(osp.join(work_dir, "last_checkpoint")):
+        return None
+    path = latest_checkpoint(work_dir)
+    try:
+        load_checkpoint_file(path, mmap=True)
+    except ValueError as exc:
+        marker = osp.join(work_dir, "last_checkpoint")
+        raise ValueError(
+            f"--resume: cannot load {path}, the checkpoint named by {marker} "
+            f"({exc.__cause__ or exc}); write an earlier checkpoint's path into that file, "
+            "or train without --resume"
+        ) from exc
+    return path

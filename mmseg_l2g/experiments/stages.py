@@ -1,0 +1,120 @@
+"""StageRunner: runs the project's tools as subprocesses, as a user would."""
+
+import json
+import os
+import os.path as osp
+import subprocess
+import sys
+import time
+from typing import Dict, List, Optional, Sequence
+
+from ..engine.checkpointing import latest_checkpoint
+
+REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+
+def _cfg_options(options: Dict[str, object]) -> List[str]:
+    """``{'a.b': 1}`` -> ``['--cfg-options', 'a.b=1']`` (empty when no options)."""
+    if not options:
+        return []
+    return ["--cfg-options"] + [f"{k}={v}" for k, v in options.items()]
+
+
+class StageRunner:
+    """Runs ``tools/train.py``, ``tools/gen_pseudo.py`` and ``tools/test.py``.
+
+    Each stage is its own process (a fresh MMEngine Runner, logger and memory),
+    its output streamed to the console and appended to ``<work_dir>/pipeline.log``.
+    A stage whose result already exists is skipped, so a rerun resumes.
+
+    Args:
+        work_dir: the pipeline's output folder.
+        python: the interpreter to run the tools with.
+        quiet: keep the tools' output in the log file only.
+    """
+
+    def __init__(self, work_dir: str, python: str = sys.executable, quiet: bool = False) -> None:
+        self.work_dir = work_dir
+        self.python = python
+        self.quiet = quiet
+        os.makedirs(work_dir, exist_ok=True)
+        self.log_path = osp.join(work_dir, "pipeline.log")
+        self.timings: Dict[str, float] = {}
+
+    def run(self, name: str, args: Sequence[str]) -> None:
+        """Runs one tool; raises ``RuntimeError`` naming the stage and the log on failure."""
+        cmd = [self.python, *args]
+        print(f"[pipeline] {name}: {' '.join(cmd)}", flush=True)
+        start = time.time()
+        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        with open(self.log_path, "a", encoding="utf-8", buffering=1) as log:
+            log.write(f"\n===== {name}: {' '.join(cmd)}\n")
+            log.flush()
+            proc = subprocess.Popen(
+                cmd,
+                cwd=REPO_ROOT,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+                bufsize=1,
+            )
+            assert proc.stdout is not None
+            for line in proc.stdout:
+                log.write(line)
+                if not self.quiet:
+                    sys.stdout.write(line)
+            code = proc.wait()
+        self.timings[name] = self.timings.get(name, 0.0) + time.time() - start
+        if code != 0:
+            raise RuntimeError(f"stage '{name}' failed (exit {code}); see {self.log_path}")
+
+    def train(self, name: str, config: str, options: Optional[Dict[str, object]] = None) -> str:
+        """Trains ``config`` into ``<work_dir>/<name>`` (resuming); returns the last checkpoint."""
+        work_dir = osp.join(self.work_dir, name)
+        done = osp.join(work_dir, "DONE")
+        if osp.isfile(done):
+            print(f"[pipeline] {name}: done before, reusing {work_dir}", flush=True)
+            return latest_checkpoint(work_dir)
+        args = ["tools/train.py", config, "--work-dir", work_dir]
+        if osp.isfile(osp.join(work_dir, "last_checkpoint")):
+            args.append("--resume")
+        self.run(name, args + _cfg_options(options or {}))
+        with open(done, "w", encoding="utf-8") as f:
+            f.write("ok\n")
+        return latest_checkpoint(work_dir)
+
+    def gen_pseudo(
+        self,
+        name: str,
+        config: str,
+        checkpoint: Optional[str],
+        extra: Sequence[str] = (),
+        options: Optional[Dict[str, object]] = None,
+    ) -> dict:
+        """Runs stage 2 into ``<work_dir>/<name>``; returns its ``metrics.json`` (or {})."""
+        out_dir = osp.join(self.work_dir, name)
+        args = ["tools/gen_pseudo.py", config]
+        if checkpoint is not None:
+            args.append(checkpoint)
+        self.run(name, args + ["--out-dir", out_dir, *extra] + _cfg_options(options or {}))
+        metrics = osp.join(out_dir, "metrics.json")
+        if not osp.isfile(metrics):
+            return {}
+        with open(metrics, encoding="utf-8") as f:
+            return json.load(f)
+
+    def test(
+        self, name: str, config: str, checkpoint: str, options: Optional[Dict[str, object]] = None
+    ) -> dict:
+        """Runs ``tools/test.py``; returns the metrics MMEngine wrote (``<ts>/<ts>.json``)."""
+        work_dir = osp.join(self.work_dir, name)
+        args = ["tools/test.py", config, checkpoint, "--work-dir", work_dir]
+        self.run(name, args + _cfg_options(options or {}))
+        runs = sorted(
+            d for d in os.listdir(work_dir) if osp.isfile(osp.join(work_dir, d, f"{d}.json"))
+        )
+        if not runs:
+            raise RuntimeError(f"stage '{name}' wrote no metrics in {work_dir}")
+        with open(osp.join(work_dir, runs[-1], f"{runs[-1]}.json"), encoding="utf-8") as f:
+            return json.load(f)

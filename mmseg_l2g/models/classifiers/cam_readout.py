@@ -1,0 +1,182 @@
+"""The CAM readout of the global network (the release's), configured by ``model.test_cfg``.
+
+For each scale the normalised batch is resized, stacked with its horizontal
+flip and run through the network in one forward pass; the raw logits of every
+pass are upsampled (bicubic by default) to the output size, the flipped ones
+flipped back, and all ``len(scales) * (2 if flip else 1)`` maps averaged. Then
+ReLU, and each class map divided by its maximum (+1e-5). Only the classes
+asked for are kept.
+
+Speed: a map and its flipped-back twin are summed before one upsampling
+(upsampling commutes with a mirror flip), classes are selected before the
+float conversion, and nothing waits for the device.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+DEFAULT_SCALES = (0.5, 1.0, 1.5, 2.0)
+INTERP_MODES = ("bicubic", "bilinear")
+NORM_EPS = 1e-5
+MAX_SCALE = 8.0
+
+
+@dataclass(frozen=True)
+class CAMReadoutConfig:
+    """How CAMs and masks are read from the global network (``model.test_cfg``).
+
+    Args:
+        scales: image scales, each in (0, 8].
+        flip: also run the horizontally flipped image at every scale.
+        interp: upsampling of the maps, ``'bicubic'`` (the release's) or ``'bilinear'``.
+        fp16: float16 autocast of the forward passes (CUDA only; ignored on CPU).
+        bg_thr: background score of the masks (a class needs a CAM above it).
+        crf: dense-CRF settings refining each mask from its image
+            (``dense_crf`` keywords, e.g. ``dict(iters=10)``); ``None``: none.
+    """
+
+    scales: Tuple[float, ...] = DEFAULT_SCALES
+    flip: bool = True
+    interp: str = "bicubic"
+    fp16: bool = False
+    bg_thr: float = 0.25
+    crf: Optional[Dict[str, Any]] = field(default=None, hash=False)
+
+    def __post_init__(self) -> None:
+        scales = tuple(float(scale) for scale in self.scales)
+        if not scales:
+            raise ValueError("the CAM readout needs at least one scale")
+        bad = [s for s in scales if not (math.isfinite(s) and 0 < s <= MAX_SCALE)]
+        if bad:
+            raise ValueError(f"CAM scales must be in (0, {MAX_SCALE:g}], got {list(scales)}")
+        if self.interp not in INTERP_MODES:
+            raise ValueError(f"interp must be one of {INTERP_MODES}, got {self.interp!r}")
+        if not (math.isfinite(self.bg_thr) and 0.0 <= self.bg_thr <= 1.0):
+            raise ValueError(f"bg_thr must be in [0, 1] (CAMs are normalised), got {self.bg_thr}")
+        if self.crf is not None:
+            from ..postprocess.dense_crf import crf_settings
+
+            object.__setattr__(self, "crf", crf_settings(self.crf))
+        object.__setattr__(self, "scales", scales)
+
+    @classmethod
+    def from_cfg(cls, cfg: Optional[Dict[str, Any]] = None, **overrides: Any) -> CAMReadoutConfig:
+        """From a ``test_cfg`` dict (unknown keys raise), then ``overrides`` not ``None``."""
+        values = dict(cfg or {})
+        values.update({key: value for key, value in overrides.items() if value is not None})
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(
+                f"unknown CAM readout (test_cfg) keys {unknown}; known: {sorted(known)}"
+            )
+        return cls(**values)
+
+    @property
+    def num_maps(self) -> int:
+        """How many maps are averaged per image."""
+        return len(self.scales) * (2 if self.flip else 1)
+
+    def to_dict(self) -> Dict[str, Any]:
+        """The settings as a JSON-ready dict."""
+        return asdict(self)
+
+
+def scaled_size(height: int, width: int, scale: float) -> Tuple[int, int]:
+    """The (h, w) of an image resized by ``scale`` (rounded half up, at least 1)."""
+    return max(1, int(height * scale + 0.5)), max(1, int(width * scale + 0.5))
+
+
+def present_classes(gt_label: Any) -> torch.Tensor:
+    """0-based indices of the classes of a multi-hot label (C,), as long (n,)."""
+    label = torch.as_tensor(np.asarray(gt_label, dtype=np.float32))
+    if label.ndim != 1:
+        raise ValueError(
+            f"gt_label must be a multi-hot vector (C,), got shape {tuple(label.shape)}"
+        )
+    return torch.nonzero(label > 0, as_tuple=False).flatten()
+
+
+def _autocast(device: torch.device, fp16: bool) -> contextlib.AbstractContextManager:
+    """float16 autocast on CUDA when asked, else nothing."""
+    if fp16 and device.type == "cuda":
+        return torch.autocast(device_type="cuda", dtype=torch.float16)
+    return contextlib.nullcontext()
+
+
+def read_cams(
+    cam_logits: Callable[[torch.Tensor], torch.Tensor],
+    inputs: torch.Tensor,
+    classes: Sequence[torch.Tensor],
+    cfg: CAMReadoutConfig,
+    out_size: Optional[Tuple[int, int]] = None,
+) -> List[torch.Tensor]:
+    """CAMs of a batch of normalised, same-size images.
+
+    Args:
+        cam_logits: the network, normalised (B, 3, h, w) -> (B, C+1, h', w')
+            logits, background last.
+        inputs: normalised float (B, 3, H, W) on the network's device.
+        classes: per image, the 0-based class indices to keep (long (n_i,)).
+        cfg: scales, flip, upsampling and autocast.
+        out_size: (H', W') of the CAMs; default the input size.
+
+    Returns:
+        Per image, float32 (n_i, H', W') maps in [0, 1) on the device, in the
+        order of its ``classes``.
+    """
+    if inputs.ndim != 4 or inputs.shape[1] != 3:
+        raise ValueError(f"inputs must be (B, 3, H, W), got {tuple(inputs.shape)}")
+    if len(classes) != inputs.shape[0]:
+        raise ValueError(f"{inputs.shape[0]} images but {len(classes)} class sets")
+    device = inputs.device
+    batch, _, height, width = inputs.shape
+    out_size = tuple(out_size) if out_size is not None else (height, width)
+    classes = [torch.as_tensor(c, dtype=torch.long).flatten().cpu() for c in classes]
+    union = sorted({int(c) for label in classes for c in label.tolist()})
+    if not union:
+        return [torch.zeros((0, *out_size), device=device) for _ in classes]
+    union_index = torch.tensor(union).to(device, non_blocking=True)
+    total = torch.zeros((batch, len(union), *out_size), device=device)
+    for scale in cfg.scales:
+        size = scaled_size(height, width, scale)
+        scaled = inputs
+        if size != (height, width):
+            scaled = F.interpolate(
+                inputs, size=size, mode="bilinear", align_corners=False, antialias=scale < 1
+            )
+        if cfg.flip:
+            scaled = torch.cat([scaled, scaled.flip(-1)], dim=0)
+        with _autocast(device, cfg.fp16):
+            logits = cam_logits(scaled)
+        if logits.ndim != 4 or logits.shape[0] != scaled.shape[0]:
+            raise ValueError(
+                f"the network returned CAM logits of shape {tuple(logits.shape)} for an input "
+                f"of shape {tuple(scaled.shape)}; expected (B, C+1, h, w)"
+            )
+        if union[-1] >= logits.shape[1] - 1:
+            raise ValueError(
+                f"class index {union[-1]} is out of range for CAM logits with "
+                f"{logits.shape[1]} channels (C+1, background last)"
+            )
+        maps = logits.index_select(1, union_index).float()  # select, then convert fewer maps
+        if cfg.flip:
+            maps = maps[:batch] + maps[batch:].flip(-1)
+        total += F.interpolate(maps, size=out_size, mode=cfg.interp, align_corners=False)
+    cams = torch.relu(total / cfg.num_maps)
+    # Each map divided by its own maximum: the same values whatever the union.
+    cams = cams / (cams.amax(dim=(2, 3), keepdim=True) + NORM_EPS)
+    position = {c: i for i, c in enumerate(union)}
+    results = []
+    for index, label in enumerate(classes):
+        keep = torch.tensor([position[int(c)] for c in label.tolist()], dtype=torch.long)
+        results.append(cams[index].index_select(0, keep.to(device, non_blocking=True)))
+    return results

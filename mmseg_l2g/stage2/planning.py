@@ -1,0 +1,197 @@
+"""Stage 2's plan: one record per image, the output folder and the resume check.
+
+A rerun skips the outputs that exist (every file appears by rename, so an
+existing file is complete); ``settings.json`` records what decides the outputs
+(the readout, the checkpoint's content, the dataset's identity) and a folder
+made with other settings is refused unless ``overwrite``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import os.path as osp
+from dataclasses import dataclass
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+import torch
+from mmengine import dist
+from mmengine.logging import MMLogger
+
+from ..io import atomic_write_json, remove_stale_temp_files
+from .settings import PseudoMaskSettings
+
+SETTINGS_FILE = "settings.json"
+
+
+@dataclass
+class ImageRecord:
+    """One image's work and results, from the plan to the written files.
+
+    Planned: ``position`` (in the run), ``info`` (the dataset item), where its
+    CAMs come from (``cams_path``, else the network), the outputs still to
+    write and whether it is scored. Loaded: ``img`` (uint8 BGR), ``cams`` /
+    ``classes``, ``gt``, ``sal``, or ``error``. Processed: ``cams16`` (float16
+    (n, H, W) on the device), ``score`` / ``value`` (peaks), ``mask``.
+    """
+
+    position: int
+    info: dict
+    cams_path: Optional[str]
+    mask_out: Optional[str]
+    cams_out: Optional[str]
+    vis_out: Optional[str]
+    evaluate: bool
+    crf: bool = False
+    img: Optional[np.ndarray] = None
+    cams: Optional[Union[np.ndarray, torch.Tensor]] = None
+    classes: Optional[torch.Tensor] = None
+    gt: Optional[np.ndarray] = None
+    sal: Optional[np.ndarray] = None
+    error: Optional[str] = None
+    cams16: Optional[torch.Tensor] = None
+    score: Optional[torch.Tensor] = None
+    value: Optional[torch.Tensor] = None
+    mask: Union[torch.Tensor, np.ndarray, None] = None
+
+    @property
+    def img_id(self) -> str:
+        """The image id."""
+        return self.info["img_id"]
+
+    @property
+    def writes(self) -> bool:
+        """Whether the image has a file still to write."""
+        return any(path is not None for path in (self.mask_out, self.cams_out, self.vis_out))
+
+    def release(self) -> None:
+        """Drops the loaded arrays and results (the plan stays)."""
+        self.img = self.cams = self.gt = self.sal = None
+        self.cams16 = self.score = self.value = self.mask = None
+
+    @property
+    def needs_image(self) -> bool:
+        """Whether the image must be read (network, overlay or CRF)."""
+        return (
+            self.cams_path is None
+            or self.vis_out is not None
+            or (self.crf and self.mask_out is not None)
+        )
+
+
+def output_folders(out_dir: str, settings: PseudoMaskSettings) -> List[str]:
+    """The subfolders a run writes: ``masks``, ``cams`` and ``vis`` only when asked."""
+    wanted = (
+        ("masks", settings.save_masks),
+        ("cams", settings.save_cams),
+        ("vis", settings.num_vis > 0),
+    )
+    return [osp.join(out_dir, sub) for sub, on in wanted if on]
+
+
+def dataset_identity(dataset: Any, indices: Sequence[int]) -> Dict[str, Any]:
+    """What identifies the run's images: data root, list file, count and a hash of the ids."""
+    ids = "\n".join(dataset.get_data_info(i)["img_id"] for i in indices)
+    data_root = getattr(dataset, "data_root", None)
+    ann_file = getattr(dataset, "ann_file", None)
+    return dict(
+        data_root=osp.abspath(data_root) if data_root else None,
+        ann_file=osp.abspath(ann_file) if ann_file else None,
+        num_images=len(indices),
+        ids_sha256=hashlib.sha256(ids.encode("utf-8")).hexdigest(),
+    )
+
+
+def prepare_out_dir(out_dir: str, signature: Dict[str, Any], settings: PseudoMaskSettings) -> None:
+    """Creates the output folders and checks a resumed folder's settings.
+
+    Every rank reads ``settings.json`` before rank 0 rewrites it, so all
+    ranks raise together on a mismatch. Rank 0 removes the temp files a
+    killed run left (only this package's, of processes that ended).
+
+    Raises:
+        NotADirectoryError: ``out_dir`` (or a subfolder) is a file.
+        ValueError: the folder holds outputs made with other settings.
+    """
+    folders = [out_dir] + [osp.join(out_dir, sub) for sub in ("masks", "cams", "vis")]
+    for path in folders:
+        if osp.exists(path) and not osp.isdir(path):
+            raise NotADirectoryError(f"output folder {path} exists and is a file, not a folder")
+    settings_path = osp.join(out_dir, SETTINGS_FILE)
+    signature = json.loads(json.dumps(signature))  # tuples -> lists, as read back
+    if not settings.overwrite and osp.isfile(settings_path):
+        with open(settings_path, encoding="utf-8") as f:
+            previous = json.load(f)
+        differ = sorted(
+            k for k in set(previous) | set(signature) if previous.get(k) != signature.get(k)
+        )
+        if differ:
+            raise ValueError(
+                f"{out_dir} holds outputs made with other settings ({', '.join(differ)}: "
+                f"{ {k: previous.get(k) for k in differ} } there, "
+                f"{ {k: signature.get(k) for k in differ} } now); use another --out-dir "
+                "or --overwrite"
+            )
+    dist.barrier()
+    if dist.is_main_process():
+        for path in output_folders(out_dir, settings):
+            os.makedirs(path, exist_ok=True)
+        removed = sum(remove_stale_temp_files(path) for path in folders)
+        if removed:
+            MMLogger.get_current_instance().info(
+                f"removed {removed} temp files left by an interrupted run in {out_dir}"
+            )
+        atomic_write_json(settings_path, signature)
+    dist.barrier()
+
+
+def _missing(
+    out_dir: Optional[str], sub: str, name: str, wanted: bool, overwrite: bool
+) -> Optional[str]:
+    """The path of an output still to write (``None``: not wanted or already there)."""
+    if out_dir is None or not wanted:
+        return None
+    path = osp.join(out_dir, sub, name)
+    return None if osp.exists(path) and not overwrite else path
+
+
+def plan_records(
+    dataset: Any,
+    indices: Sequence[int],
+    out_dir: Optional[str],
+    settings: PseudoMaskSettings,
+    evaluate: bool,
+) -> Tuple[List[ImageRecord], int]:
+    """This rank's records and how many of its images need nothing.
+
+    Rank r takes the batches ``b % world_size == r`` of the run cut into
+    ``batch_size`` images, so every image is read in the same batch as in a
+    one-process run: the outputs are byte-identical whatever the world size.
+    """
+    rank, world_size = dist.get_rank(), dist.get_world_size()
+    records, skipped = [], 0
+    overwrite = settings.overwrite
+    crf = settings.readout is not None and settings.readout.crf is not None
+    positions = [p for p in range(len(indices)) if (p // settings.batch_size) % world_size == rank]
+    for position in positions:
+        info = dataset.get_data_info(indices[position])
+        img_id = info["img_id"]
+        mask_out = _missing(out_dir, "masks", img_id + ".png", settings.save_masks, overwrite)
+        cams_out = _missing(out_dir, "cams", img_id + ".npz", settings.save_cams, overwrite)
+        vis_out = _missing(out_dir, "vis", img_id + ".jpg", position < settings.num_vis, overwrite)
+        score = evaluate and info.get("seg_map_path") is not None
+        if mask_out is None and cams_out is None and vis_out is None and not score:
+            skipped += 1
+            continue
+        cams_path = None
+        if settings.cams_dir is not None:
+            cams_path = osp.join(settings.cams_dir, img_id + ".npz")
+        elif out_dir is not None and not overwrite:
+            existing = osp.join(out_dir, "cams", img_id + ".npz")
+            cams_path = existing if osp.isfile(existing) else None
+        records.append(
+            ImageRecord(position, info, cams_path, mask_out, cams_out, vis_out, score, crf=crf)
+        )
+    return records, skipped

@@ -1,0 +1,194 @@
+"""Stage 2 over a dataset across ranks: CAMs -> pseudo masks, CAM files, overlays, scores.
+
+:func:`generate_pseudo_masks` is the one implementation behind
+``tools/gen_pseudo.py`` and :class:`~mmseg_l2g.engine.hooks.CAMGenerationHook`.
+
+Output folder (when ``out_dir`` is given)::
+
+    masks/<img_id>.png   palette PNG, 0 = background, c = class c, 255 = ignore
+    cams/<img_id>.npz    float16 CAMs of the image's classes (``save_cams``)
+    vis/<img_id>.jpg     overlays of the first ``num_vis`` images
+    metrics.json         the threshold sweep (when ground truth exists)
+    failed.json          images that could not be processed (only when any)
+    settings.json        what made the outputs (checked when resuming)
+
+Resumable and byte-identical: a rerun skips the outputs that exist and
+rebuilds the rest; scores are always complete (an image whose outputs exist
+is scored from its CAM file, or through the network again). CAMs are rounded
+to float16 before any mask is made. Beside a GPU the next batches load on a
+thread and the files are written by an :class:`AsyncWriter`. Distributed
+(``mmengine.dist`` initialised): rank r takes the batches ``b % world_size
+== r``, so each image is read in the batch of a one-process run; the sweep
+is gathered by mmengine's metric, and rank 0 writes ``metrics.json`` /
+``failed.json``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass, field
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
+
+import torch
+from mmengine import dist
+from mmengine.logging import MMLogger
+from torch.utils.data import DataLoader
+
+from ..evaluation import ThresholdSweep, ThresholdSweepMetric
+from ..utils.progress import Progress
+from .async_writer import AsyncWriter
+from .loading import RecordLoader, collate_records
+from .outputs import write_reports
+from .planning import ImageRecord, dataset_identity, plan_records, prepare_out_dir
+from .prefetch import BackgroundIterator
+from .processing import BatchProcessor, model_device
+from .settings import PseudoMaskSettings
+
+
+@dataclass
+class GenerationResult:
+    """What a run did, summed over all ranks.
+
+    Attributes:
+        metrics: the ``metrics.json`` content (``None`` when no image was scored).
+        num_images: images in the run.
+        num_processed: images whose CAMs were computed or read.
+        num_written: images that had at least one file to write.
+        num_complete: images whose outputs were all there already.
+        failures: ``(img_id, reason)`` of images that failed, in run order.
+        processed_per_rank: ``num_processed`` of each rank.
+        sweep: the summed sweep (rank 0; ``None`` elsewhere or without scores).
+    """
+
+    metrics: Optional[dict]
+    num_images: int
+    num_processed: int
+    num_written: int
+    num_complete: int
+    failures: List[Tuple[str, str]]
+    processed_per_rank: List[int] = field(default_factory=list)
+    sweep: Optional[ThresholdSweep] = None
+
+
+def generate_pseudo_masks(
+    model: Optional[torch.nn.Module],
+    dataset: Any,
+    out_dir: Optional[str] = None,
+    settings: Union[None, dict, PseudoMaskSettings] = None,
+    indices: Optional[Sequence[int]] = None,
+    evaluate: bool = True,
+    signature_extra: Optional[Dict[str, Any]] = None,
+    progress: bool = True,
+) -> GenerationResult:
+    """Runs stage 2 over (part of) a dataset, resumably and shard-parallel.
+
+    Args:
+        model: an ``L2GClassifier`` (its ``test_cfg`` is the readout unless
+            ``settings`` gives one); ``None`` when ``settings.cams_dir`` gives every CAM.
+        dataset: a WSSS dataset (``get_data_info`` with ``img_path``, ``img_id``,
+            ``gt_label``, ``seg_map_path``, ``sal_path``; ``metainfo`` with
+            ``classes`` and ``palette``).
+        out_dir: output folder; ``None`` scores only and writes nothing.
+        settings: a :class:`PseudoMaskSettings` or a dict of its fields.
+        indices: dataset indices to run, in order; all by default.
+        evaluate: score the masks of images that have ground truth.
+        signature_extra: more of what decides the outputs (e.g. the
+            checkpoint's hash), recorded in ``settings.json`` and checked.
+        progress: report progress on rank 0 (a bar on a terminal, else log lines).
+
+    Returns:
+        The summed result; on rank 0, with ``out_dir``, ``metrics.json`` and
+        (when images failed) ``failed.json`` are written.
+    """
+    settings = PseudoMaskSettings.build(settings).with_model(model)
+    classes = list(dataset.metainfo["classes"])
+    palette = dataset.metainfo.get("palette") or []
+    indices = list(range(len(dataset))) if indices is None else list(indices)
+    if out_dir is not None:
+        signature = dict(settings.signature(), dataset=dataset_identity(dataset, indices))
+        prepare_out_dir(out_dir, dict(signature, **(signature_extra or {})), settings)
+    records, skipped = plan_records(dataset, indices, out_dir, settings, evaluate)
+    metric = ThresholdSweepMetric(settings.thresholds, classes, settings.readout.bg_thr)
+    device = model_device(model)
+    was_training = model.training if model is not None else False
+    if model is not None:
+        model.eval()
+    try:
+        processor = _run_batches(model, records, settings, metric, palette, device, progress)
+    finally:
+        if model is not None:
+            model.train(was_training)
+    return _summarise(processor, metric, settings, indices, skipped, records, out_dir)
+
+
+def _run_batches(
+    model: Optional[torch.nn.Module],
+    records: List[ImageRecord],
+    settings: PseudoMaskSettings,
+    metric: ThresholdSweepMetric,
+    palette: Sequence[Sequence[int]],
+    device: torch.device,
+    progress: bool,
+) -> BatchProcessor:
+    """Loads and processes this rank's records; returns the processor (counts, failures)."""
+    loader = DataLoader(
+        RecordLoader(records, settings, len(metric.class_names)),
+        batch_size=settings.batch_size,
+        shuffle=False,
+        num_workers=settings.num_workers if records else 0,
+        collate_fn=collate_records,
+    )
+    batches: Iterator[List[ImageRecord]] = iter(loader)  # workers fork before any thread
+    depth = settings.prefetch_for(device)
+    loading = BackgroundIterator(batches, depth) if depth else contextlib.nullcontext(batches)
+    bar = Progress(len(records), "stage 2") if progress and dist.is_main_process() else None
+    # Leaving the block waits for every write (a failed one is raised here),
+    # then stops the loading thread.
+    with loading as batches, AsyncWriter(settings.writer_threads_for(device)) as writer:
+        processor = BatchProcessor(model, settings, metric, palette, writer)
+        for batch in batches:
+            processor.process(batch)
+            if bar is not None:
+                bar.update(len(batch))
+    if bar is not None:
+        bar.finish()
+    return processor
+
+
+def _summarise(
+    processor: BatchProcessor,
+    metric: ThresholdSweepMetric,
+    settings: PseudoMaskSettings,
+    indices: List[int],
+    skipped: int,
+    records: List[ImageRecord],
+    out_dir: Optional[str],
+) -> GenerationResult:
+    """Gathers the ranks' counts, failures and sweep; writes the reports on rank 0."""
+    metrics = metric.evaluate_ranks() or None
+    rank_counts = (processor.num_processed, processor.num_written, skipped, len(records))
+    per_rank = dist.all_gather_object(rank_counts)
+    failures = sorted(f for part in dist.all_gather_object(processor.failures) for f in part)
+    result = GenerationResult(
+        metrics=None,
+        num_images=len(indices),
+        num_processed=sum(done for done, *_ in per_rank),
+        num_written=sum(written for _, written, *_ in per_rank),
+        num_complete=sum(left + done - written for done, written, left, _ in per_rank),
+        failures=[(img_id, reason) for _, img_id, reason in failures],
+        processed_per_rank=[done for done, *_ in per_rank],
+        sweep=metric.sweep,
+    )
+    if metrics is not None:
+        result.metrics = dict(
+            metrics,
+            mode="threshold" if settings.saliency is None else "saliency_fused",
+            num_failed=len(failures),
+        )
+        if metric.sweep is not None:
+            MMLogger.get_current_instance().info(
+                "\n" + metric.sweep.format_table(settings.readout.bg_thr)
+            )
+    if out_dir is not None and dist.is_main_process():
+        write_reports(out_dir, result.metrics, result.failures)
+    return result

@@ -1,0 +1,132 @@
+"""The model's CAM readout against hand computations and a hand-written loop."""
+
+import pytest
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmengine.registry import init_default_scope
+from mmseg.registry import MODELS
+from model_test_utils import tiny_l2g_cfg
+
+from mmseg_l2g.models.classifiers.cam_readout import CAMReadoutConfig, read_cams, scaled_size
+
+
+class Pointwise(nn.Module):
+    """logits = a fixed 1x1 linear map of the input (C = 2, background last)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.weight = torch.tensor([[1.0, 0.0, 0.0], [0.0, 1.0, -1.0], [0.0, 0.0, 1.0]])
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.einsum("kc,bchw->bkhw", self.weight, x)
+
+
+def test_single_scale_cams_by_hand():
+    # Pixels (1,0,0) -> logits (1, 0, 0); (0.2,0.4,0.8) -> (0.2, -0.4, 0.8); (0,1,0) -> (0, 1, 0).
+    # Class 0 map = relu(1, 0.2, 0) / 1; class 1 = relu(0, -0.4, 1) / 1.
+    x = torch.tensor([[1.0, 0.2, 0.0], [0.0, 0.4, 1.0], [0.0, 0.8, 0.0]])[None, :, None]
+    cfg = CAMReadoutConfig(scales=(1.0,), flip=False)
+    (cams,) = read_cams(Pointwise(), x, [torch.tensor([0, 1])], cfg)
+    expected = torch.tensor([[[1.0, 0.2, 0.0]], [[0.0, 0.0, 1.0]]]) / (1.0 + 1e-5)
+    assert cams.shape == (2, 1, 3) and torch.allclose(cams, expected, atol=1e-6)
+    (only_second,) = read_cams(Pointwise(), x, [torch.tensor([1])], cfg)
+    assert torch.allclose(only_second, expected[1:], atol=1e-6)
+
+
+def hand_loop(model, inputs, classes, scales, flip, interp, out_size):
+    """One image, one scale and one flip at a time, with plain F.interpolate."""
+    maps = []
+    height, width = inputs.shape[-2:]
+    for scale in scales:
+        size = scaled_size(height, width, scale)
+        x = inputs
+        if size != (height, width):
+            x = F.interpolate(
+                x, size=size, mode="bilinear", align_corners=False, antialias=scale < 1
+            )
+        for flipped in (False, True) if flip else (False,):
+            view = x.flip(-1) if flipped else x
+            logits = model.extract_cam_logits(view)
+            up = F.interpolate(logits, out_size, mode=interp, align_corners=False)[0]
+            maps.append(up.flip(-1) if flipped else up)
+    mean = torch.relu(torch.stack(maps).mean(0))[classes]
+    return mean / (mean.amax(dim=(1, 2), keepdim=True) + 1e-5)
+
+
+@pytest.fixture(scope="module")
+def model():
+    init_default_scope("mmseg")
+    torch.manual_seed(0)
+    return MODELS.build(tiny_l2g_cfg(num_classes=3)).eval()
+
+
+@pytest.mark.parametrize("interp", ["bicubic", "bilinear"])
+def test_model_readout_equals_the_hand_written_loop(model, interp):
+    imgs = torch.randint(0, 256, (2, 3, 40, 48), generator=torch.Generator().manual_seed(1))
+    inputs = model.data_preprocessor(dict(inputs=imgs.to(torch.uint8)), False)["inputs"]
+    classes = [torch.tensor([0, 2]), torch.tensor([1])]
+    cfg = CAMReadoutConfig(scales=(0.5, 1.0, 1.5), flip=True, interp=interp)
+    cams = model.inference(inputs, classes, out_size=(44, 50), test_cfg=cfg)
+    for index, label in enumerate(classes):
+        with torch.no_grad():
+            expected = hand_loop(
+                model, inputs[index : index + 1], label, cfg.scales, True, interp, (44, 50)
+            )
+        assert cams[index].shape == (len(label), 44, 50)
+        assert torch.allclose(cams[index], expected, atol=1e-5)
+        assert cams[index].min() >= 0 and cams[index].max() < 1
+
+
+def test_default_test_cfg_is_the_release_readout(model):
+    assert model.test_cfg == CAMReadoutConfig(
+        scales=(0.5, 1.0, 1.5, 2.0), flip=True, interp="bicubic", fp16=False, bg_thr=0.25
+    )
+
+
+def test_flip_averaging_is_mirror_symmetric(model):
+    imgs = torch.randint(0, 256, (1, 3, 24, 30), generator=torch.Generator().manual_seed(2))
+    inputs = model.data_preprocessor(dict(inputs=imgs.to(torch.uint8)), False)["inputs"]
+    classes = [torch.tensor([0, 1, 2])]
+    flip = CAMReadoutConfig(scales=(1.0,), flip=True)
+    (cams,) = model.inference(inputs, classes, test_cfg=flip)
+    (mirrored,) = model.inference(inputs.flip(-1), classes, test_cfg=flip)
+    assert torch.allclose(cams, mirrored.flip(-1), atol=1e-5)
+    plain = CAMReadoutConfig(scales=(1.0,), flip=False)
+    (one,) = model.inference(inputs, classes, test_cfg=plain)
+    (other,) = model.inference(inputs.flip(-1), classes, test_cfg=plain)
+    assert not torch.allclose(one, other.flip(-1), atol=1e-3)
+
+
+@pytest.mark.parametrize(
+    "bad, match",
+    [
+        (dict(scales=(1.0, 0.0)), "scales"),
+        (dict(scales=(float("inf"),)), "scales"),
+        (dict(scales=(100.0,)), "scales"),
+        (dict(interp="nearest"), "interp"),
+        (dict(bg_thr=1.5), "bg_thr"),
+        (dict(crf=dict(iterations=3)), "unknown dense CRF"),
+        (dict(scale=1.0), "unknown CAM readout"),
+    ],
+)
+def test_bad_readout_settings_raise(bad, match):
+    with pytest.raises(ValueError, match=match):
+        CAMReadoutConfig.from_cfg(bad)
+
+
+def test_class_index_out_of_range_and_sizes():
+    x = torch.zeros(1, 3, 8, 8)
+    with pytest.raises(ValueError, match="out of range"):
+        read_cams(Pointwise(), x, [torch.tensor([2])], CAMReadoutConfig())
+    assert scaled_size(375, 500, 0.5) == (188, 250)
+    assert scaled_size(3, 3, 0.1) == (1, 1)
+
+
+def test_init_model_kwargs_are_accepted():
+    init_default_scope("mmseg")
+    cfg = tiny_l2g_cfg(train_cfg=dict(), test_cfg=dict(scales=(1.0,), flip=False))
+    model = MODELS.build(dict(cfg, pretrained=None))
+    assert model.test_cfg.scales == (1.0,) and not model.test_cfg.flip
+    with pytest.raises(ValueError, match="init_cfg"):
+        MODELS.build(dict(cfg, pretrained="x.pth"))
