@@ -5,7 +5,7 @@ config reaches them with ``custom_imports = dict(imports=['mmseg_l2g'])`` and
 ``default_scope = 'mmseg'``.
 """
 
-from . import apis, datasets, engine, evaluation, models  # noqa: F401
+from . import apis, datasets, engine, evaluation, models, visualization  # noqa: F401
 from .version import __version__
 
 __all__ = ["__version__"]
