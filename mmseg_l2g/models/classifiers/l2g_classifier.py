@@ -48,6 +48,10 @@ class L2GClassifier(BaseModel):
         global_cls_weight: Weight of a classification loss on the global network.
         bg_thr: Background score of ``pred_sem_seg``.
         data_preprocessor: ``L2GDataPreprocessor`` config.
+        test_cfg: accepted for mmseg's ``init_model``; unused.
+        train_cfg: accepted for mmseg's ``init_model``; unused.
+        pretrained: accepted for mmseg's ``init_model``; must be ``None``
+            (give pretrained weights through the backbone's ``init_cfg``).
         init_cfg: MMEngine initialisation config.
     """
 
@@ -65,8 +69,16 @@ class L2GClassifier(BaseModel):
         global_cls_weight: float = 0.0,
         bg_thr: float = 0.25,
         data_preprocessor: Optional[dict] = None,
+        test_cfg: Optional[dict] = None,
+        train_cfg: Optional[dict] = None,
+        pretrained: Optional[str] = None,
         init_cfg: Optional[dict] = None,
     ) -> None:
+        if pretrained is not None:
+            raise ValueError(
+                "L2GClassifier takes no 'pretrained'; set the backbone's "
+                "init_cfg=dict(type='Pretrained', checkpoint=...) instead"
+            )
         if data_preprocessor is None:
             data_preprocessor = dict(type="L2GDataPreprocessor")
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
@@ -79,6 +91,8 @@ class L2GClassifier(BaseModel):
         self.local_cls_weight = local_cls_weight
         self.global_cls_weight = global_cls_weight
         self.bg_thr = bg_thr
+        self.test_cfg = test_cfg
+        self.train_cfg = train_cfg
         if with_local:
             if share_weights:
                 self.local_backbone = self.global_backbone
