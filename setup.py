@@ -10,7 +10,10 @@ MMSegmentation environment keeps its torch, mmcv and mmseg (docs/installation.md
 - mmcv >= 2.0.0, < 2.2.0: mmsegmentation 1.2.x refuses mmcv 2.2. mmcv ships only as
   source: build it first, with ops (docs/installation.md); pip never replaces a
   satisfying one.
-- mmsegmentation 1.2.x, mmengine >= 0.10, mmpretrain >= 1.2 (tested: 1.2.2, 0.10.7, 1.2.0).
+- mmsegmentation >= 1.2.1, < 1.3 (1.2.0's wheel lacks its tokenizer's vocabulary file, so
+  ``import mmseg.models`` fails), mmengine >= 0.10, mmpretrain >= 1.2. Tested: mmseg 1.2.2 +
+  mmengine 0.10.7 (the whole suite) and mmseg 1.2.1 + mmengine 0.10.0 (the model, TTA,
+  visualizer, tool and config tests).
 - ftfy and regex: ``import mmseg.utils`` needs them but mmsegmentation does not declare
   them. OpenCV comes with mmengine.
 
@@ -23,7 +26,7 @@ INSTALL_REQUIRES = [
     "torch>=2.1",
     "mmcv>=2.0.0,<2.2.0",
     "mmengine>=0.10.0,<1.0",
-    "mmsegmentation>=1.2.0,<1.3",
+    "mmsegmentation>=1.2.1,<1.3",
     "mmpretrain>=1.2.0,<2.0",
     "ftfy",
     "regex",

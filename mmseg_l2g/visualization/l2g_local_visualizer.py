@@ -45,7 +45,18 @@ class L2GLocalVisualizer(SegLocalVisualizer):
 
     @classmethod
     def get_instance(cls, name: str, **kwargs) -> "L2GLocalVisualizer":
-        """The instance named ``name``; a new one when ``save_dir`` differs (see the class)."""
+        """The instance named ``name``; a new one when ``save_dir`` differs (see the class).
+
+        The instance is also the current one of every visualizer class above
+        this one: mmseg 1.2.1's ``SegVisualizationHook`` asks
+        ``SegLocalVisualizer.get_current_instance()``, 1.2.2's
+        ``Visualizer.get_current_instance()``.
+        """
+        registries = [
+            klass._instance_dict
+            for klass in cls.__mro__
+            if issubclass(klass, Visualizer) and "_instance_dict" in vars(klass)
+        ]
         existing = cls._instance_dict.get(name)
         save_dir = kwargs.get("save_dir")
         if (
@@ -53,9 +64,14 @@ class L2GLocalVisualizer(SegLocalVisualizer):
             and save_dir is not None
             and existing.requested_save_dir != save_dir
         ):
-            del cls._instance_dict[name]
-            Visualizer._instance_dict.pop(name, None)
-        return super().get_instance(name, **kwargs)
+            for registry in registries:
+                registry.pop(name, None)
+        instance = super().get_instance(name, **kwargs)
+        for registry in registries:
+            if registry.get(name) is not instance:
+                registry.pop(name, None)
+                registry[name] = instance
+        return instance
 
     def add_datasample(
         self,

@@ -87,6 +87,7 @@ def test_one_instance_per_run(tmp_path) -> None:
     second = _visualizer("l2g_vis_runs", save_dir=str(tmp_path / "run2"))
     assert second is not first
     assert Visualizer.get_current_instance() is second
+    assert SegLocalVisualizer.get_current_instance() is second  # mmseg 1.2.1's hook asks this
     assert L2GLocalVisualizer.get_instance("l2g_vis_runs") is second
     with pytest.warns(UserWarning):  # a build without save_dir (browse_dataset) reuses it
         assert _visualizer("l2g_vis_runs") is second
