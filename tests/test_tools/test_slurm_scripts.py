@@ -35,8 +35,8 @@ def test_slurm_train(fake_srun) -> None:
     ]  # fmt: skip
     assert lines[7:10] == ["--kill-on-bad-exit=1", "-x", "n1"]
     assert lines[10:] == [
-        "python", "-u", osp.join(ROOT, "tools", "train.py"), "cfg.py", "--work-dir=wd",
-        "--launcher=slurm", "--amp",
+        "python", "-u", osp.join(ROOT, "tools", "train.py"), "cfg.py", "--work-dir=wd", "--amp",
+        "--launcher=slurm",
     ]  # fmt: skip
 
 
@@ -44,8 +44,8 @@ def test_slurm_test(fake_srun) -> None:
     out = _run("slurm_test.sh", ["part", "job", "cfg.py", "ckpt.pth", "--tta"], fake_srun)
     assert out.returncode == 0, out.stderr
     assert out.stdout.splitlines()[-7:] == [
-        "python", "-u", osp.join(ROOT, "tools", "test.py"), "cfg.py", "ckpt.pth",
-        "--launcher=slurm", "--tta",
+        "python", "-u", osp.join(ROOT, "tools", "test.py"), "cfg.py", "ckpt.pth", "--tta",
+        "--launcher=slurm",
     ]  # fmt: skip
 
 
