@@ -3,7 +3,8 @@
 Builds the training dataloader as the Runner does (``Runner.build_dataloader``:
 ``InfiniteSampler``, ``pseudo_collate``, persistent workers) over the real
 synthetic training pipeline of ``configs/l2g/l2g_plaincnn_1xb8-600it_synthetic-128.py``
-(load JPEG, resize to the global size, flip, ``LocalCropTransform``, pack), on a
+(load JPEG, resize to the global size, flip, ``LocalCropTransform`` (the 4 corner
+views + random ones; all random below 4 views), pack), on a
 synthetic dataset made for the run (or ``--data-root``). Measures:
 
 - loader samples/s: ``--workers`` workers, after ``--warmup`` batches (worker
@@ -84,7 +85,9 @@ def train_pipeline(global_size: int, crop_size: int, num_views: int) -> List[dic
         if step["type"] == "ResizeWithSaliency":
             step["scale"] = (global_size, global_size)
         elif step["type"] == "LocalCropTransform":
-            step.update(crop_size=crop_size, num_views=num_views)
+            # The config's 'corners' mode needs N >= 4; fewer views are drawn at random.
+            mode = step["mode"] if num_views >= 4 else "random"
+            step.update(crop_size=crop_size, num_views=num_views, mode=mode)
         out.append(step)
     return out
 

@@ -11,7 +11,7 @@ Times, round robin on the same model and tensors:
 - ``cam_step``: the plain-CAM baseline's ``train_step`` (global network alone,
   classification loss, no local views);
 - ``l2g_step_materialised``: the L2G step with views cropped in the pipeline
-  (``LocalCropTransform(materialize=True)``).
+  (``local_imgs`` cut by ``crop_views`` in ``benchmarks.common.synthetic_batch``).
 
 Ratios: ``step_over_parts`` = l2g_step / (global + local + optimiser), goal
 <= 1.10; ``l2g_over_cam`` beside the theory 1 + N (S/G)^2; peak step memory

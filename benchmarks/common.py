@@ -370,17 +370,19 @@ def synthetic_batch(
 ) -> dict:
     """A collated training batch of random images made by the real transforms.
 
-    ``LocalCropTransform`` (random boxes; ``materialize`` crops the views too) and
+    ``LocalCropTransform`` (random boxes; ``materialize`` crops the views too, as
+    ``local_imgs``, which the data preprocessor then takes instead of slicing) and
     ``PackL2GInputs`` run on random uint8 global views with random labels, and
     MMEngine's ``pseudo_collate`` batches them, as the training dataloader does.
     """
     from mmengine.dataset import pseudo_collate
 
     from mmseg_l2g.datasets.transforms import LocalCropTransform, PackL2GInputs
+    from mmseg_l2g.datasets.transforms.local_crop import crop_views
 
     rng = np.random.default_rng(seed)
     np.random.seed(seed)  # LocalCropTransform draws from numpy's global generator
-    crop = LocalCropTransform(num_views=num_views, crop_size=crop_size, materialize=materialize)
+    crop = LocalCropTransform(num_views=num_views, crop_size=crop_size)
     pack = PackL2GInputs()
     items = []
     for i in range(batch_size):
@@ -396,6 +398,9 @@ def synthetic_batch(
         )
         if with_local:
             results = crop(results)
+            if materialize:
+                boxes = results["local_boxes"]
+                results["local_imgs"] = crop_views(results["img"], boxes, crop_size)
         items.append(pack(results))
     return pseudo_collate(items)
 

@@ -202,8 +202,13 @@ def shrink_for_cpu(cfg: Any) -> None:
     """The CPU test's size: 64 px global / 48 px local views, ResNet-38 at 1/16 width."""
     for key in ("train_dataloader", "val_dataloader", "test_dataloader"):
         for step in cfg[key].dataset.pipeline:
-            if step["type"] == "ResizeWithSaliency":
-                step["scale"] = (TINY_GLOBAL, TINY_GLOBAL)
+            if step["type"] == "ResizeWithSaliency":  # short side / squash to the view
+                keep_ratio = step.get("keep_ratio", False)
+                step["scale"] = (8 * TINY_GLOBAL if keep_ratio else TINY_GLOBAL, TINY_GLOBAL)
+            if step["type"] == "RandomCrop":
+                step["crop_size"] = (TINY_GLOBAL, TINY_GLOBAL)
+            if step["type"] == "PadWithSaliency":
+                step["size"] = (TINY_GLOBAL, TINY_GLOBAL)
             if step["type"] == "LocalCropTransform":
                 step["crop_size"] = TINY_CROP
     cfg.model.backbone.base_channels = TINY_BASE_CHANNELS  # conv4 32, conv5 64, conv6 256
@@ -216,8 +221,8 @@ def pipeline_sizes(cfg: Any) -> Dict[str, Any]:
     """Global view side, local view side and count of the training pipeline."""
     sizes: Dict[str, Any] = {}
     for step in cfg.train_dataloader.dataset.pipeline:
-        if step["type"] == "ResizeWithSaliency":
-            sizes["global_size"] = list(step["scale"])
+        if step["type"] == "RandomCrop":  # the global view is a crop of the resized image
+            sizes["global_size"] = list(step["crop_size"])
         if step["type"] == "LocalCropTransform":
             sizes["crop_size"] = step["crop_size"]
             sizes["num_views"] = step["num_views"]

@@ -1,7 +1,11 @@
 """Tests of the WSSS loading transforms (image, saliency map, mask)."""
 
+import io
+
 import numpy as np
 import pytest
+from mmcv.transforms import LoadImageFromFile
+from mmengine.fileio import BaseStorageBackend, register_backend
 from mmseg.registry import TRANSFORMS
 from PIL import Image
 
@@ -193,3 +197,85 @@ def test_mask_none_does_nothing_and_bad_masks_fail(tmp_path):
     results["seg_map_path"] = save(np.zeros((4, 6, 3), np.uint8), tmp_path / "rgb.png")
     with pytest.raises(ValueError, match=r"rgb\.png: mask has image mode 'RGB'"):
         LoadWSSSAnnotations()(results)
+
+
+# ------------------------------------------------ mmcv loader, backends, EXIF
+class MemoryBackend(BaseStorageBackend):
+    """A file backend serving bytes from a dict (``mem://<name>``)."""
+
+    files: dict = {}
+
+    def get(self, filepath):
+        return self.files[str(filepath)]
+
+    def get_text(self, filepath, encoding="utf-8"):
+        return self.get(filepath).decode(encoding)
+
+
+register_backend("l2g_test_memory", MemoryBackend, force=True)
+
+
+def png_bytes(array) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(array).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def test_is_mmcv_load_image_from_file_and_reads_through_backend_args():
+    MemoryBackend.files = {"mem://a.png": png_bytes(RGB), "mem://s.png": png_bytes(RGB[..., 0])}
+    backend_args = dict(backend="l2g_test_memory")
+    load = TRANSFORMS.build(dict(type="LoadWSSSImage", backend_args=backend_args))
+    assert isinstance(load, LoadImageFromFile) and load.backend_args == backend_args
+    results = load(dict(img_path="mem://a.png"))
+    np.testing.assert_array_equal(results["img"], RGB[:, :, ::-1])
+    results.update(sal_path="mem://s.png")
+    saliency = LoadSaliencyMap(backend_args=backend_args)(results)["gt_saliency"]
+    np.testing.assert_allclose(saliency, RGB[..., 0] / 255.0, atol=1e-6)
+
+
+def test_ignore_empty_returns_none_as_mmcv(tmp_path):
+    assert LoadWSSSImage(ignore_empty=True)(dict(img_path=str(tmp_path / "none.jpg"))) is None
+    (tmp_path / "bad.jpg").write_text("not an image")
+    assert LoadWSSSImage(ignore_empty=True)(dict(img_path=str(tmp_path / "bad.jpg"))) is None
+
+
+def save_rotated_jpeg(path) -> None:
+    """A 16 x 24 JPEG, red left half, whose EXIF orientation 6 turns it 90 degrees clockwise."""
+    image = np.zeros((16, 24, 3), np.uint8)
+    image[:, :12] = (200, 40, 40)
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    Image.fromarray(image).save(path, quality=100, exif=exif)
+
+
+@pytest.mark.parametrize("decoder", ["cv2", "pillow"])
+def test_exif_orientation_as_mmcv_load_image_from_file(tmp_path, decoder):
+    path = str(tmp_path / "turned.jpg")
+    save_rotated_jpeg(path)
+    ours = load_image(path)
+    theirs = TRANSFORMS.build(dict(type="LoadImageFromFile", imdecode_backend=decoder))(
+        dict(img_path=path)
+    )
+    # Turned clockwise: 24 x 16, the red left half on top (BGR (40, 40, 200)).
+    assert ours["img"].shape == theirs["img"].shape == (24, 16, 3) and ours["ori_shape"] == (24, 16)
+    top, bottom = ours["img"][:10].astype(int), ours["img"][14:].astype(int)
+    assert np.abs(top - [40, 40, 200]).max() <= 10 and bottom.max() <= 10
+    if decoder == "pillow":  # the test pipelines' loader: the same pixels
+        np.testing.assert_array_equal(ours["img"], theirs["img"])
+    else:  # stage 3's loader (cv2): another JPEG decoder, a few levels apart at most
+        assert np.abs(ours["img"].astype(int) - theirs["img"].astype(int)).max() <= 10
+
+
+@pytest.mark.parametrize("kind", ["rgb", "grey", "rgba", "palette"])
+def test_test_pipeline_loader_decodes_the_same_pixels(tmp_path, kind):
+    arrays = dict(
+        rgb=RGB,
+        grey=RGB[..., 0],
+        rgba=np.dstack([RGB, np.full((5, 7), 9, np.uint8)]),
+    )
+    if kind == "palette":
+        path = save_palette(RGB[..., 1] % 4, tmp_path / "p.png")
+    else:
+        path = save(arrays[kind], tmp_path / f"{kind}.png")
+    theirs = TRANSFORMS.build(dict(type="LoadImageFromFile", imdecode_backend="pillow"))
+    np.testing.assert_array_equal(load_image(path)["img"], theirs(dict(img_path=path))["img"])

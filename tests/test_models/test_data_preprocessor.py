@@ -6,6 +6,7 @@ import torch.nn.functional as F
 from model_test_utils import fabricated_batch
 
 from mmseg_l2g.datasets.transforms import LocalCropTransform, PackL2GInputs
+from mmseg_l2g.datasets.transforms.local_crop import crop_views
 from mmseg_l2g.models import L2GDataPreprocessor
 
 
@@ -41,12 +42,14 @@ def test_materialised_views_equal_device_slices() -> None:
     inputs, samples = [], []
     for sample, img in zip(sliced["data_samples"], sliced["inputs"]):
         results = dict(img=img.permute(1, 2, 0).numpy().copy(), gt_label=sample.gt_label.numpy())
-        transform = LocalCropTransform(num_views=3, crop_size=32, materialize=True)
+        transform = LocalCropTransform(num_views=3, crop_size=32)
         transform._random_offsets = lambda fx, fy, b=sample.local_boxes: (  # noqa: B023
             b[:, 0].long().numpy(),
             b[:, 1].long().numpy(),
         )
-        packed = PackL2GInputs()(transform(results))
+        results = transform(results)
+        results["local_imgs"] = crop_views(results["img"], results["local_boxes"], 32)
+        packed = PackL2GInputs()(results)
         inputs.append(packed["inputs"])
         samples.append(packed["data_samples"])
     pre = L2GDataPreprocessor()

@@ -10,16 +10,21 @@ geometry = [
     dict(type="ResizeWithSaliency", scale=(global_size, global_size), keep_ratio=False),
     dict(type="RandomFlipWithSaliency", prob=0.5),
 ]
+# The release's local views (4 corners + N - 4 random) and saliency scaling (by
+# each map's maximum); the global view stays the whole image, squashed and flipped.
+normalize_saliency = [dict(type="NormalizeSaliency", mode="max")]
 local_views = [
-    dict(type="LocalCropTransform", num_views=num_views, crop_size=crop_size, mode="random")
+    dict(type="LocalCropTransform", num_views=num_views, crop_size=crop_size, mode="corners")
 ]
 pack = [dict(type="PackL2GInputs")]
 # L2G (attention transfer); with saliency (shape transfer); the plain-CAM baseline.
 train_pipeline = load + geometry + local_views + pack
-sal_train_pipeline = load + [dict(type="LoadSaliencyMap")] + geometry + local_views + pack
+sal_train_pipeline = (
+    load + [dict(type="LoadSaliencyMap")] + geometry + normalize_saliency + local_views + pack
+)
 cam_train_pipeline = load + geometry + pack
 test_pipeline = [
-    dict(type="LoadWSSSImage"),
+    dict(type="LoadImageFromFile", imdecode_backend="pillow"),  # as mmseg's MMSegInferencer needs
     dict(type="ResizeWithSaliency", scale=(global_size, global_size), keep_ratio=False),
     dict(type="LoadWSSSAnnotations"),
     dict(type="PackL2GInputs"),

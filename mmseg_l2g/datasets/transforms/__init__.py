@@ -1,4 +1,6 @@
 from .formatting import PackL2GInputs  # noqa: F401
-from .geometric import RandomFlipWithSaliency, ResizeWithSaliency  # noqa: F401
+from .geometric import PadWithSaliency, RandomFlipWithSaliency, ResizeWithSaliency  # noqa: F401
 from .loading import LoadSaliencyMap, LoadWSSSAnnotations, LoadWSSSImage  # noqa: F401
 from .local_crop import LocalCropTransform  # noqa: F401
+from .photometric import PILColorJitter  # noqa: F401
+from .saliency import NormalizeSaliency  # noqa: F401

@@ -1,20 +1,69 @@
-"""Resize and flip that move the saliency map together with the image.
+"""Resize, pad and flip that move the saliency map together with the image.
 
-mmcv's ``Resize`` and ``RandomFlip`` only transform ``gt_seg_map``; these
-subclasses also transform ``gt_saliency`` (float, resized bilinearly), so the
-saliency map follows the global view through every geometric transform.
+mmcv's ``Resize``, ``Pad`` and ``RandomFlip`` only transform ``gt_seg_map``;
+these subclasses also transform ``gt_saliency`` (float32 (H, W) in [0, 1]), so
+the saliency map follows the global view through every geometric transform.
 mmseg's ``RandomCrop`` already crops every key in ``seg_fields``.
 """
 
+from typing import Tuple
+
 import mmcv
 import numpy as np
-from mmcv.transforms import RandomFlip, Resize
+from mmcv.image.geometric import pillow_interp_codes
+from mmcv.transforms import Pad, RandomFlip, Resize
 from mmseg.registry import TRANSFORMS
+from PIL import Image
+
+
+def resize_saliency(
+    saliency: np.ndarray, size: Tuple[int, int], interpolation: str, backend: str = "cv2"
+) -> np.ndarray:
+    """Resizes a float saliency map to ``size`` = (width, height), values kept in [0, 1].
+
+    Args:
+        saliency: float32 (H, W) map.
+        size: the target (width, height).
+        interpolation: an mmcv interpolation name ('nearest', 'bilinear', 'bicubic', ...).
+        backend: 'cv2' or 'pillow' (PIL on a float 'F' image: its pixel grid is
+            the one PIL uses for the uint8 image, so both stay aligned).
+
+    Returns:
+        float32 (height, width) map.
+    """
+    if backend == "pillow":
+        image = Image.fromarray(np.asarray(saliency, dtype=np.float32))
+        resized = np.asarray(image.resize(size, pillow_interp_codes[interpolation]))
+    else:
+        resized = mmcv.imresize(saliency, size, interpolation=interpolation, backend=backend)
+    return np.clip(resized, 0.0, 1.0).astype(np.float32)
 
 
 @TRANSFORMS.register_module()
 class ResizeWithSaliency(Resize):
-    """mmcv ``Resize`` that also resizes ``gt_saliency`` (bilinear) when present."""
+    """mmcv ``Resize`` that also resizes ``gt_saliency`` when present.
+
+    With ``keep_ratio=True`` and ``scale=(long_cap, short)`` the image's short
+    side becomes ``short`` (unless the long side would pass ``long_cap``), as
+    mmcv's ``imrescale``; with ``keep_ratio=False`` the image is squashed to
+    ``scale``. See mmcv's ``Resize`` for the other arguments.
+
+    Args:
+        saliency_interpolation: how the saliency map is resampled to the
+            image's new size: ``'nearest'`` (the release's) or any mmcv
+            interpolation name (e.g. ``'bilinear'``).
+        **kwargs: mmcv ``Resize`` arguments (``scale``, ``keep_ratio``,
+            ``interpolation``, ``backend``, ...).
+    """
+
+    def __init__(self, saliency_interpolation: str = "nearest", **kwargs) -> None:
+        super().__init__(**kwargs)
+        if saliency_interpolation not in pillow_interp_codes:
+            raise ValueError(
+                f"saliency_interpolation must be one of {sorted(pillow_interp_codes)}, "
+                f"got {saliency_interpolation!r}"
+            )
+        self.saliency_interpolation = saliency_interpolation
 
     def transform(self, results: dict) -> dict:
         """Resizes image, boxes, masks and saliency."""
@@ -22,14 +71,30 @@ class ResizeWithSaliency(Resize):
         saliency = results.get("gt_saliency")
         if saliency is not None:
             height, width = results["img"].shape[:2]
-            results["gt_saliency"] = np.clip(
-                mmcv.imresize(
-                    saliency, (width, height), interpolation="bilinear", backend=self.backend
-                ),
-                0.0,
-                1.0,
-            ).astype(np.float32)
+            results["gt_saliency"] = resize_saliency(
+                saliency, (width, height), self.saliency_interpolation, self.backend
+            )
         return results
+
+    def __repr__(self) -> str:
+        return f"{super().__repr__()[:-1]}, saliency_interpolation={self.saliency_interpolation})"
+
+
+@TRANSFORMS.register_module()
+class PadWithSaliency(Pad):
+    """mmcv ``Pad`` that also pads ``gt_saliency`` (with 0: not salient) when present.
+
+    ``Pad(size=(w, h))`` pads the bottom and right of an image smaller than
+    ``size``; an image of that size is left as it is.
+    """
+
+    def _pad_seg(self, results: dict) -> None:
+        super()._pad_seg(results)
+        saliency = results.get("gt_saliency")
+        if saliency is not None:
+            results["gt_saliency"] = mmcv.impad(
+                saliency, shape=results["pad_shape"][:2], pad_val=0.0
+            ).astype(np.float32)
 
 
 @TRANSFORMS.register_module()

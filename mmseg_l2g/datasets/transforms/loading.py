@@ -1,23 +1,29 @@
 """Loading transforms of the WSSS pipeline: image, saliency map, mask.
 
-All decoding goes through PIL with an explicit ``load()``, so a missing,
-unreadable or truncated file fails at first read with an error naming it
-(unless the user has set ``PIL.ImageFile.LOAD_TRUNCATED_IMAGES``, which
-makes PIL pad truncated files silently).
+Files are read through MMEngine's file backends (``backend_args``: local disk
+by default, object storage where configured) and decoded with PIL with an
+explicit ``load()``, so a missing, unreadable or truncated file fails at first
+read with an error naming it (unless the user has set
+``PIL.ImageFile.LOAD_TRUNCATED_IMAGES``, which makes PIL pad truncated files
+silently). Images follow their EXIF orientation, as mmcv's
+``LoadImageFromFile`` (mmseg's stage-3 loader) does; saliency maps and masks
+are taken as stored, as mmseg loads annotations.
 """
 
 from __future__ import annotations
 
-import os.path as osp
+import io
 from typing import Optional
 
 import numpy as np
-from mmcv.transforms import BaseTransform
+from mmcv.transforms import BaseTransform, LoadImageFromFile
+from mmengine import fileio
 from mmengine.logging import MMLogger
 from mmseg.registry import TRANSFORMS
-from PIL import Image
+from PIL import Image, ImageOps
 
 from ..label_io import read_index_mask
+from .geometric import resize_saliency
 
 # PIL modes converted to RGB; grey modes are replicated to 3 channels.
 _GREY_MODES = ("L", "1")
@@ -25,13 +31,24 @@ _COLOUR_MODES = frozenset("RGB RGBA RGBa RGBX P PA LA La CMYK YCbCr LAB HSV".spl
 _SALIENCY_MODES = ("L", "1", "P", "LA", "RGB", "RGBA")
 
 
-def _open_image(path: str, what: str) -> Image.Image:
-    """Opens and fully decodes an image; errors name the file."""
-    if not osp.isfile(path):
-        raise FileNotFoundError(f"{what} not found: {path}")
+def _open_image(path: str, what: str, backend_args: Optional[dict] = None) -> Image.Image:
+    """Reads and fully decodes an image file; errors name the file.
+
+    Args:
+        path: the file (a local path or a URI of a configured file backend).
+        what: what the file holds, for error messages ("image", "saliency map").
+        backend_args: MMEngine file backend arguments (None: inferred from the path).
+
+    Returns:
+        The decoded PIL image (the caller closes it).
+    """
+    try:
+        data = fileio.get(path, backend_args=backend_args)
+    except (FileNotFoundError, IsADirectoryError) as exc:
+        raise FileNotFoundError(f"{what} not found: {path}") from exc
     image = None
     try:
-        image = Image.open(path)
+        image = Image.open(io.BytesIO(data))
         image.load()
     except OSError as exc:  # includes PIL.UnidentifiedImageError and truncation
         if image is not None:
@@ -40,14 +57,15 @@ def _open_image(path: str, what: str) -> Image.Image:
     return image
 
 
-def read_bgr_image(path: str) -> np.ndarray:
-    """Reads an image as uint8 BGR (H, W, 3).
+def read_bgr_image(path: str, backend_args: Optional[dict] = None) -> np.ndarray:
+    """Reads an image as uint8 BGR (H, W, 3), turned by its EXIF orientation.
 
     Grey images are replicated to 3 channels; alpha is dropped; palette,
     CMYK and other colour modes are converted to RGB first.
 
     Args:
         path: the image file.
+        backend_args: MMEngine file backend arguments (None: inferred from the path).
 
     Returns:
         uint8 array (H, W, 3) in BGR order.
@@ -57,30 +75,32 @@ def read_bgr_image(path: str) -> np.ndarray:
         OSError: the file is unreadable or truncated.
         ValueError: the image mode has no 8-bit colour meaning (e.g. 16-bit).
     """
-    with _open_image(path, "image") as image:
-        mode = image.mode
-        if mode in _GREY_MODES:
-            grey = np.asarray(image.convert("L"), dtype=np.uint8)
-            return np.ascontiguousarray(np.repeat(grey[:, :, None], 3, axis=2))
-        if mode not in _COLOUR_MODES:
+    with _open_image(path, "image", backend_args) as stored:
+        mode = stored.mode
+        if mode not in _GREY_MODES and mode not in _COLOUR_MODES:
             raise ValueError(
                 f"{path}: image mode {mode!r} is not supported; expected an 8-bit grey, "
                 "RGB or RGBA image"
             )
+        image = ImageOps.exif_transpose(stored)
+        if mode in _GREY_MODES:
+            grey = np.asarray(image.convert("L"), dtype=np.uint8)
+            return np.ascontiguousarray(np.repeat(grey[:, :, None], 3, axis=2))
         rgb = np.asarray(image.convert("RGB"), dtype=np.uint8)
     return np.ascontiguousarray(rgb[:, :, ::-1])
 
 
-def read_saliency(path: str) -> np.ndarray:
+def read_saliency(path: str, backend_args: Optional[dict] = None) -> np.ndarray:
     """Reads a grey saliency PNG as float32 (H, W) in [0, 1] (0..255 -> 0..1).
 
     Args:
         path: the saliency file.
+        backend_args: MMEngine file backend arguments (None: inferred from the path).
 
     Returns:
         float32 array (H, W).
     """
-    with _open_image(path, "saliency map") as image:
+    with _open_image(path, "saliency map", backend_args) as image:
         if image.mode not in _SALIENCY_MODES:
             raise ValueError(
                 f"{path}: saliency map mode {image.mode!r} is not supported; expected an "
@@ -91,27 +111,49 @@ def read_saliency(path: str) -> np.ndarray:
 
 
 @TRANSFORMS.register_module()
-class LoadWSSSImage(BaseTransform):
-    """Loads ``img_path`` as uint8 BGR (H, W, 3), as mmcv's ``LoadImageFromFile``.
+class LoadWSSSImage(LoadImageFromFile):
+    """mmcv's ``LoadImageFromFile`` with strict decoding and errors naming the file.
+
+    Loads ``img_path`` as uint8 BGR (H, W, 3) through MMEngine's file backends
+    (``backend_args``), turned by its EXIF orientation as mmcv's loader does
+    with ``color_type='color'``. Grey images become 3 channels, 4-channel
+    images lose their alpha, 16-bit images raise ``ValueError``; a missing,
+    unreadable or truncated file raises an error naming it.
 
     Required keys: ``img_path``. Added keys: ``img``, ``img_shape``,
     ``ori_shape`` (both (H, W)).
 
-    Grey images become 3 channels, 4-channel images lose their alpha. A
-    missing, unreadable or truncated file raises an error naming it. Pixels
-    are taken as stored (no EXIF rotation), so masks and saliency maps stay
-    aligned with the image.
-
     Args:
         to_float32: return a float32 image instead of uint8.
+        ignore_empty: return None instead of raising when the file is
+            missing or cannot be decoded (as mmcv's loader).
+        backend_args: MMEngine file backend arguments (None: local disk or
+            the backend the path names).
     """
 
-    def __init__(self, to_float32: bool = False) -> None:
-        self.to_float32 = to_float32
+    def __init__(
+        self,
+        to_float32: bool = False,
+        ignore_empty: bool = False,
+        *,
+        backend_args: Optional[dict] = None,
+    ) -> None:
+        super().__init__(
+            to_float32=to_float32,
+            color_type="color",
+            imdecode_backend="pillow",
+            ignore_empty=ignore_empty,
+            backend_args=backend_args,
+        )
 
-    def transform(self, results: dict) -> dict:
-        """Loads the image into ``results``."""
-        img = read_bgr_image(results["img_path"])
+    def transform(self, results: dict) -> Optional[dict]:
+        """Loads the image into ``results`` (None when ignored as empty)."""
+        try:
+            img = read_bgr_image(results["img_path"], self.backend_args)
+        except (OSError, ValueError):
+            if self.ignore_empty:
+                return None
+            raise
         if self.to_float32:
             img = img.astype(np.float32)
         results["img"] = img
@@ -120,7 +162,10 @@ class LoadWSSSImage(BaseTransform):
         return results
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(to_float32={self.to_float32})"
+        return (
+            f"{type(self).__name__}(to_float32={self.to_float32}, "
+            f"ignore_empty={self.ignore_empty}, backend_args={self.backend_args})"
+        )
 
 
 @TRANSFORMS.register_module()
@@ -137,14 +182,19 @@ class LoadSaliencyMap(BaseTransform):
             image's: ``'resize'`` (bilinear, to the image size; logged once
             per transform) or ``'error'`` (``ValueError`` naming the file and
             both sizes).
+        backend_args: MMEngine file backend arguments (None: local disk or
+            the backend the path names).
     """
 
-    def __init__(self, on_size_mismatch: str = "resize") -> None:
+    def __init__(
+        self, on_size_mismatch: str = "resize", *, backend_args: Optional[dict] = None
+    ) -> None:
         if on_size_mismatch not in ("resize", "error"):
             raise ValueError(
                 f"on_size_mismatch must be 'resize' or 'error', got {on_size_mismatch!r}"
             )
         self.on_size_mismatch = on_size_mismatch
+        self.backend_args = None if backend_args is None else dict(backend_args)
         self._logged_resize = False
 
     def transform(self, results: dict) -> dict:
@@ -154,7 +204,7 @@ class LoadSaliencyMap(BaseTransform):
             return results
         if "img" not in results:
             raise KeyError("LoadSaliencyMap needs the image loaded first (no 'img' in results)")
-        saliency = read_saliency(path)
+        saliency = read_saliency(path, self.backend_args)
         height, width = results["img"].shape[:2]
         if saliency.shape != (height, width):
             saliency = self._fit_to_image(saliency, path, height, width)
@@ -176,11 +226,13 @@ class LoadSaliencyMap(BaseTransform):
                 "(logged once; other mismatched maps are resized the same way)"
             )
             self._logged_resize = True
-        resized = Image.fromarray(saliency).resize((width, height), Image.BILINEAR)
-        return np.clip(np.asarray(resized, dtype=np.float32), 0.0, 1.0)
+        return resize_saliency(saliency, (width, height), "bilinear", backend="pillow")
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(on_size_mismatch={self.on_size_mismatch!r})"
+        return (
+            f"{type(self).__name__}(on_size_mismatch={self.on_size_mismatch!r}, "
+            f"backend_args={self.backend_args})"
+        )
 
 
 @TRANSFORMS.register_module()
