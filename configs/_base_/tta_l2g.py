@@ -5,7 +5,7 @@
 tta_scales = [0.5, 1.0, 1.5, 2.0]
 tta_model = dict(type="L2GTTAModel")
 tta_pipeline = [
-    dict(type="LoadWSSSImage"),
+    dict(type="LoadImageFromFile", imdecode_backend="pillow"),  # as the test pipelines
     dict(
         type="TestTimeAug",
         transforms=[

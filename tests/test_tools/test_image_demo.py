@@ -50,3 +50,18 @@ def test_label_vector_by_hand() -> None:
 def test_missing_image_is_named(l2g_checkpoint, tmp_path) -> None:
     with pytest.raises(FileNotFoundError, match="image not found: .*nope.jpg"):
         _run(str(tmp_path / "nope.jpg"), l2g_checkpoint, str(tmp_path))
+
+
+def test_mmseg_inferencer_gives_what_inference_model_gives(
+    synthetic_root, l2g_checkpoint, tmp_path
+) -> None:
+    from mmseg.apis import MMSegInferencer
+
+    image = osp.join(synthetic_root, "JPEGImages", "val_000001.jpg")
+    inferencer = MMSegInferencer(model=L2G_CONFIG, weights=l2g_checkpoint, device="cpu")
+    result = inferencer(image, out_dir=str(tmp_path), return_datasamples=True)
+    expected = inference_model(init_model(L2G_CONFIG, l2g_checkpoint, device="cpu"), image)
+    assert np.array_equal(result.pred_sem_seg.data.numpy(), expected.pred_sem_seg.data.numpy())
+    assert np.allclose(result.pred_cam.data.numpy(), expected.pred_cam.data.numpy(), atol=1e-6)
+    drawn = cv2.imread(str(tmp_path / "vis" / "val_000001.jpg"))
+    assert drawn.shape == (64, 3 * 64, 3)  # image | mask | CAM, drawn by L2GLocalVisualizer
