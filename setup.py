@@ -60,9 +60,9 @@ setup(
     python_requires=">=3.9",
     install_requires=INSTALL_REQUIRES,
     extras_require={
-        "tests": ["pytest", "ruff"],
+        "tests": ["pytest", "ruff", "pycocotools"],
+        "coco": ["pycocotools"],  # tools/prepare_coco.py: the community's masks
         "crf": ["pydensecrf2"],
-        "coco": ["pycocotools"],
     },
     license="Apache-2.0",
     classifiers=[

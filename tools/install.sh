@@ -52,14 +52,14 @@ else
     "${FIND_LINKS[@]}" mmcv==2.1.0
 fi
 
-if has "import mmengine, mmseg, mmpretrain, ftfy, regex, cv2, pytest, scipy, ruff; \
+if has "import mmengine, mmseg, mmpretrain, ftfy, regex, cv2, pytest, scipy, ruff, pycocotools; \
 assert mmengine.__version__ == '0.10.7' and mmseg.__version__ == '1.2.2' \
 and mmpretrain.__version__ == '1.2.0'"; then
   say "mmengine / mmsegmentation / mmpretrain / test tools present"
 else
   say "installing mmengine, mmsegmentation, mmpretrain and test tools"
   "${PIP[@]}" mmengine==0.10.7 mmsegmentation==1.2.2 mmpretrain==1.2.0 ftfy regex \
-    opencv-python-headless scipy pytest ruff 'setuptools<70'
+    opencv-python-headless scipy pytest ruff pycocotools 'setuptools<70'
 fi
 
 if has "import pydensecrf.densecrf"; then

@@ -1,11 +1,14 @@
 """Prepares MS COCO 2014 for L2G: class-index masks and image-level labels.
 
-Reads ``annotations/instances_{train2014,val2014}.json`` with ``json`` (no
-pycocotools) and writes, under ``--out-dir`` (default: ``--coco-root``):
+Reads ``annotations/instances_{train2014,val2014}.json`` with ``json`` and writes,
+under ``--out-dir`` (default: ``--coco-root``):
 
 - ``SegmentationClass/<split>/<stem>.png``: palette PNGs of class indices:
-  0 background, 1..80 for the 80 categories in category-id order (VOC-style
-  indices, the names of ``COCOWSSSDataset``), 255 for crowd regions;
+  0 background, 1..80 for COCO's 80 categories in COCO's category-id order
+  (VOC-style indices, the names of ``COCOWSSSDataset``), 255 for crowd
+  regions. A category is identified by its name (its id where it has no
+  name): a file holding a subset of the 80, or numbering them otherwise,
+  still gives dog the value of dog;
 - ``ImageSets/<split>.txt``: every image of the split, in annotation order;
 - ``<split>_cls.txt``: image-level labels derived from the masks
   (``<stem> <cls> ...``, 0-based foreground indices, person = 0); an image
@@ -13,13 +16,23 @@ pycocotools) and writes, under ``--out-dir`` (default: ``--coco-root``):
 - ``JPEGImages/<split>``: a symlink to the split's image folder
   (``<coco-root>/<split>`` or ``<coco-root>/images/<split>``) when found.
 
-Rasterisation: a polygon covers the pixels whose centre lies inside it
-(even-odd rule, several polygons of one object are united); this is the
-half-open convention of COCO's own tools (a box polygon from x0 to x1 covers
-columns x0..x1-1). RLE masks (crowd regions; uncompressed ``counts`` lists or
-compressed strings) are decoded column-major. Instances are painted largest
-first, so a small object on a large one stays visible; crowd regions then
-mark still-unlabelled pixels 255.
+Rasterisation: with ``pycocotools`` importable (``pip install pycocotools``)
+the masks are the community's, made by ``pycocotools.mask``; without it, a
+polygon covers the pixels whose centre lies inside it (even-odd rule, several
+polygons of one object are united; a box polygon from x0 to x1 covers
+columns x0..x1-1) and RLE masks (crowd regions; uncompressed ``counts`` lists
+or compressed strings) are decoded column-major by this file's own code. Both
+give the same RLE masks; on polygons pycocotools' rasteriser differs on a
+fraction of the outline pixels (tests/test_tools/test_prepare_coco.py bounds
+it). Instances are painted largest first, so a small object on a large one
+stays visible; crowd regions then mark still-unlabelled pixels 255.
+
+Every annotation file is checked before anything is written: an entry that
+cannot be used safely (a ``file_name`` with a folder part, ``..`` or an
+absolute path, which would write outside ``--out-dir``; a missing or
+non-positive ``height`` / ``width``; a coordinate that is not a finite
+number; a malformed RLE) stops the run with an error naming the file and the
+entry, and nothing is written.
 
 Resumable (existing masks are kept unless ``--overwrite``; writes are atomic);
 problems (missing images, empty masks, unusable annotations) are counted,
@@ -48,10 +61,21 @@ from mmseg_l2g.datasets.wsss_dataset import bit_colormap
 from mmseg_l2g.utils import atomic_save_index_png, atomic_write_text
 from mmseg_l2g.utils.progress import map_with_progress
 
+try:  # the community's rasteriser, when installed
+    from pycocotools import mask as coco_mask
+except ImportError:  # pragma: no cover - depends on the environment
+    coco_mask = None
+
 IGNORE_INDEX = 255
 NUM_CLASSES = len(COCO_CLASSES) - 1  # 80
 PALETTE = bit_colormap(256)
 DEFAULT_SPLITS = ("train2014", "val2014")
+# COCO's 80 category ids (1..90 without 10 unused ids), in the order of COCO_CLASSES[1:].
+COCO_CATEGORY_IDS = tuple(
+    i for i in range(1, 91) if i not in (12, 26, 29, 30, 45, 66, 68, 69, 71, 83)
+)
+MAX_PIXELS = 1 << 28  # an image larger than this (268 M pixels) is refused, not allocated
+MAX_WORKERS = 256
 
 
 # ----------------------------------------------------------------- decoding
@@ -97,6 +121,25 @@ def decode_rle_string(counts: Union[str, bytes]) -> List[int]:
     return runs
 
 
+def checked_rle_runs(segmentation: dict, height: int, width: int) -> List[int]:
+    """The run lengths of an RLE, checked against the image.
+
+    Raises:
+        ValueError: the size differs from the image's or the runs do not add
+            up to h * w.
+    """
+    size = segmentation.get("size")
+    if size is None or [int(v) for v in size] != [height, width]:
+        raise ValueError(f"RLE size {size} differs from the image's [{height}, {width}]")
+    counts = segmentation.get("counts")
+    runs = (
+        decode_rle_string(counts) if isinstance(counts, (str, bytes)) else [int(c) for c in counts]
+    )
+    if any(r < 0 for r in runs) or sum(runs) != height * width:
+        raise ValueError(f"RLE runs sum to {sum(runs)}, expected {height * width}")
+    return runs
+
+
 def decode_rle(segmentation: dict, height: int, width: int) -> np.ndarray:
     """Decodes an RLE segmentation (compressed or not) to an (H, W) bool mask.
 
@@ -112,15 +155,7 @@ def decode_rle(segmentation: dict, height: int, width: int) -> np.ndarray:
         ValueError: the size differs from the image's or the runs do not add
             up to h * w.
     """
-    size = segmentation.get("size")
-    if size is None or [int(v) for v in size] != [height, width]:
-        raise ValueError(f"RLE size {size} differs from the image's [{height}, {width}]")
-    counts = segmentation.get("counts")
-    runs = (
-        decode_rle_string(counts) if isinstance(counts, (str, bytes)) else [int(c) for c in counts]
-    )
-    if any(r < 0 for r in runs) or sum(runs) != height * width:
-        raise ValueError(f"RLE runs sum to {sum(runs)}, expected {height * width}")
+    runs = checked_rle_runs(segmentation, height, width)
     values = np.zeros(len(runs), dtype=bool)
     values[1::2] = True
     flat = np.repeat(values, runs)
@@ -171,21 +206,58 @@ def rasterize_polygon(polygon: Sequence[float], height: int, width: int) -> np.n
     return np.cumsum(mask, axis=1)[:, :width] > 0
 
 
-def instance_mask(segmentation: Union[list, dict], height: int, width: int) -> np.ndarray:
+def instance_mask(
+    segmentation: Union[list, dict], height: int, width: int, use_pycocotools: bool = True
+) -> np.ndarray:
     """The (H, W) bool mask of one annotation's ``segmentation``.
+
+    Args:
+        segmentation: polygons ``[[x1, y1, ...], ...]`` or an RLE dict.
+        height: the image height.
+        width: the image width.
+        use_pycocotools: rasterise with ``pycocotools.mask`` when it is
+            importable (the community's masks); False uses this file's code.
 
     Raises:
         ValueError: an RLE that does not fit, or no usable polygon.
     """
+    with_coco = use_pycocotools and coco_mask is not None
     if isinstance(segmentation, dict):
-        return decode_rle(segmentation, height, width)
+        if not with_coco:
+            return decode_rle(segmentation, height, width)
+        return _coco_decode_rle(segmentation, height, width)
     polygons = [p for p in segmentation if len(p) >= 6 and len(p) % 2 == 0]
     if not polygons:
         raise ValueError("no polygon with 3 or more points")
+    if with_coco and all(_within_reach(p, height, width) for p in polygons):
+        rles = coco_mask.frPyObjects([[float(v) for v in p] for p in polygons], height, width)
+        return coco_mask.decode(coco_mask.merge(rles)).astype(bool)
     mask = np.zeros((height, width), dtype=bool)
     for polygon in polygons:
         mask |= rasterize_polygon(polygon, height, width)
     return mask
+
+
+def _coco_decode_rle(segmentation: dict, height: int, width: int) -> np.ndarray:
+    """Decodes an RLE with pycocotools after :func:`checked_rle_runs`'s checks."""
+    runs = checked_rle_runs(segmentation, height, width)
+    rle = coco_mask.frPyObjects(dict(size=[height, width], counts=runs), height, width)
+    return coco_mask.decode(rle).astype(bool)
+
+
+def _within_reach(polygon: Sequence[float], height: int, width: int) -> bool:
+    """True if every vertex lies within one image size of the image.
+
+    pycocotools scales coordinates into C ``int`` and allocates one point per
+    pixel of outline: a far-away vertex (finite, e.g. 1e9) overflows or
+    allocates gigabytes; such polygons go to this file's rasteriser.
+    """
+    points = np.asarray(polygon, dtype=np.float64).reshape(-1, 2)
+    xs, ys = points[:, 0], points[:, 1]
+    return bool(
+        (xs >= -width).all() and (xs <= 2 * width).all()
+        and (ys >= -height).all() and (ys <= 2 * height).all()
+    )  # fmt: skip
 
 
 # ------------------------------------------------------------------- masks
@@ -259,27 +331,149 @@ def make_image_mask(task: ImageTask) -> ImageResult:
     return ImageResult(task.stem, made, label, problems)
 
 
-def category_indices(categories: Sequence[dict], source: str) -> Dict[int, int]:
-    """COCO category id -> mask value 1..C, in category-id order.
+def _class_key(name: str) -> str:
+    """A category name compared case- and separator-insensitively."""
+    return " ".join(name.replace("_", " ").lower().split())
 
-    With all 80 categories, their names must be ``COCOWSSSDataset``'s.
+
+_NAME_TO_INDEX = {_class_key(n): i for i, n in enumerate(COCO_CLASSES) if i}
+_ID_TO_INDEX = {cat_id: i + 1 for i, cat_id in enumerate(COCO_CATEGORY_IDS)}
+
+
+def category_indices(categories: Sequence[dict], source: str) -> Dict[int, int]:
+    """The file's category id -> COCO mask value 1..80 (COCO's id order).
+
+    A category is identified by its name (``dog`` is 17 whatever its id or
+    its place in the file); a category without a name by its COCO id. So a
+    file with a subset of the 80, in any order or numbering, maps each to its
+    own COCO class.
 
     Raises:
-        ValueError: duplicate ids, more than 80 categories, or 80 whose names
-            differ.
+        ValueError: an entry that is not a category, an unknown name (or, with
+            no name, an id that is not COCO's), duplicate ids, or two entries
+            naming one class; the file and the entry are named.
     """
-    ordered = sorted(categories, key=lambda c: int(c["id"]))
-    ids = [int(c["id"]) for c in ordered]
-    if len(set(ids)) != len(ids):
-        raise ValueError(f"{source}: duplicate category ids")
-    if len(ids) > NUM_CLASSES:
-        raise ValueError(f"{source}: {len(ids)} categories, COCO has {NUM_CLASSES}")
-    if len(ordered) == NUM_CLASSES:
-        names = [c["name"] for c in ordered]
-        if tuple(names) != tuple(COCO_CLASSES[1:]):
-            bad = [(i + 1, n) for i, n in enumerate(names) if n != COCO_CLASSES[i + 1]]
-            raise ValueError(f"{source}: category names differ from COCO's 80 classes: {bad[:5]}")
-    return {cat_id: index + 1 for index, cat_id in enumerate(ids)}
+    if not isinstance(categories, list):
+        raise ValueError(f"{source}: 'categories' is not a list")
+    mapping: Dict[int, int] = {}
+    entry_of_index: Dict[int, str] = {}
+    for position, category in enumerate(categories):
+        cat_id = category.get("id") if isinstance(category, dict) else None
+        entry = f"{source}: categories[{position}] (id {cat_id!r})"
+        if not _is_int(cat_id):
+            raise ValueError(f"{entry}: no integer 'id'")
+        name = category.get("name")
+        if isinstance(name, str):
+            index = _NAME_TO_INDEX.get(_class_key(name))
+            if index is None:
+                raise ValueError(f"{entry}: {name!r} is not one of COCO's 80 category names")
+        elif name is None and cat_id in _ID_TO_INDEX:
+            index = _ID_TO_INDEX[cat_id]
+        else:
+            raise ValueError(f"{entry}: no category name and not a COCO category id")
+        if cat_id in mapping:
+            raise ValueError(f"{entry}: duplicate category id {cat_id}")
+        if index in entry_of_index:
+            raise ValueError(
+                f"{entry}: class {COCO_CLASSES[index]!r} already given by {entry_of_index[index]}"
+            )
+        mapping[cat_id] = index
+        entry_of_index[index] = f"categories[{position}]"
+    return mapping
+
+
+# -------------------------------------------------------------- validation
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_finite_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def plain_file_name(file_name: object) -> str:
+    """The image's ``file_name`` if it is a plain file name, else a ValueError.
+
+    An output path is built from it (``SegmentationClass/<split>/<stem>.png``);
+    a folder part, ``..``, an absolute path or a NUL would put that file
+    outside ``--out-dir``.
+    """
+    if not isinstance(file_name, str) or not file_name:
+        raise ValueError(f"file_name {file_name!r} is not a non-empty string")
+    stem = os.path.splitext(file_name)[0]
+    if (
+        "/" in file_name
+        or "\\" in file_name
+        or "\0" in file_name
+        or os.path.isabs(file_name)
+        or stem in ("", ".", "..")
+    ):
+        raise ValueError(
+            f"file_name {file_name!r} is not a plain file name (a folder part, '..' or an "
+            "absolute path would write outside --out-dir)"
+        )
+    return file_name
+
+
+def check_image(info: object) -> Tuple[str, int, int]:
+    """An image entry's file name, height and width, checked.
+
+    Raises:
+        ValueError: not a dict, an unsafe ``file_name``, or a missing,
+            non-integer, non-positive or too large ``height`` / ``width``.
+    """
+    if not isinstance(info, dict):
+        raise ValueError("not a JSON object")
+    file_name = plain_file_name(info.get("file_name"))
+    height, width = info.get("height"), info.get("width")
+    for key, value in (("height", height), ("width", width)):
+        if value is None:
+            raise ValueError(f"no '{key}'")
+        if not _is_int(value) or value < 1:
+            raise ValueError(f"'{key}' is {value!r}, not a positive integer")
+    if height * width > MAX_PIXELS:
+        raise ValueError(f"{width}x{height} pixels, more than {MAX_PIXELS}")
+    return file_name, height, width
+
+
+def check_segmentation(segmentation: object) -> None:
+    """Refuses a ``segmentation`` that is neither polygons of finite numbers nor an RLE.
+
+    Degenerate but well-formed shapes (fewer than 3 points) pass: they are
+    recorded as problems of their image.
+    """
+    if isinstance(segmentation, list):
+        for k, polygon in enumerate(segmentation):
+            if not isinstance(polygon, list):
+                raise ValueError(f"polygon {k} is not a list of coordinates")
+            bad = next((v for v in polygon if not _is_finite_number(v)), None)
+            if bad is not None or any(not _is_finite_number(v) for v in polygon):
+                raise ValueError(f"polygon {k} has the coordinate {bad!r}, not a finite number")
+        return
+    if isinstance(segmentation, dict):
+        size, counts = segmentation.get("size"), segmentation.get("counts")
+        if not (isinstance(size, list) and len(size) == 2 and all(_is_int(v) for v in size)):
+            raise ValueError(f"RLE 'size' {size!r} is not [height, width]")
+        if isinstance(counts, list):
+            if not all(_is_int(c) and c >= 0 for c in counts):
+                raise ValueError("RLE 'counts' holds a value that is not a non-negative integer")
+        elif not isinstance(counts, str):
+            raise ValueError("RLE 'counts' is neither a list nor a string")
+        return
+    raise ValueError(f"'segmentation' is a {type(segmentation).__name__}, not polygons or RLE")
+
+
+def check_annotation(ann: object) -> None:
+    """Refuses an annotation entry that cannot be used safely (see :func:`check_segmentation`)."""
+    if not isinstance(ann, dict):
+        raise ValueError("not a JSON object")
+    if "image_id" not in ann or "category_id" not in ann:
+        raise ValueError("no 'image_id' or 'category_id'")
+    if ann.get("iscrowd", 0) not in (0, 1):
+        raise ValueError(f"'iscrowd' is {ann.get('iscrowd')!r}, not 0 or 1")
+    if not _is_finite_number(ann.get("area", 0.0)):
+        raise ValueError(f"'area' is {ann.get('area')!r}, not a finite number")
+    check_segmentation(ann.get("segmentation", []))
 
 
 def _image_folder(coco_root: str, split: str) -> Optional[str]:
@@ -302,14 +496,26 @@ def _link_images(out_dir: str, split: str, folder: Optional[str]) -> str:
     return f"images: linked {link} -> {folder}"
 
 
-def prepare_split(
-    coco_root: str, out_dir: str, split: str, workers: int, overwrite: bool
-) -> Tuple[int, List[Tuple[str, str]]]:
-    """Prepares one split; returns the number of images and the problems.
+class SplitPlan(NamedTuple):
+    """A split's checked annotations: what to write, before anything is written."""
+
+    split: str
+    ann_path: str
+    folder: Optional[str]  # the split's image folder, if found
+    tasks: List[ImageTask]
+    num_annotations: int
+    num_classes: int
+    problems: List[Tuple[str, str]]
+
+
+def load_split(coco_root: str, out_dir: str, split: str, overwrite: bool) -> SplitPlan:
+    """Reads and checks one split's annotation file; writes nothing.
 
     Raises:
         FileNotFoundError: no annotation file.
-        ValueError: an annotation file that is not COCO instances JSON.
+        ValueError: not COCO instances JSON, or an entry that cannot be used
+            safely (see :func:`check_image`, :func:`check_annotation`); the
+            message names the file and the entry.
     """
     ann_path = os.path.join(coco_root, "annotations", f"instances_{split}.json")
     if not os.path.isfile(ann_path):
@@ -319,17 +525,25 @@ def prepare_split(
         with open(ann_path, encoding="utf-8") as f:
             content = json.load(f)
         images, annotations = content["images"], content["annotations"]
-        cat_index = category_indices(content["categories"], ann_path)
-    except (json.JSONDecodeError, KeyError, TypeError) as exc:
+        categories = content["categories"]
+    except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError) as exc:
         raise ValueError(f"{ann_path}: not COCO instances JSON ({exc!r})") from exc
+    if not isinstance(images, list) or not isinstance(annotations, list):
+        raise ValueError(
+            f"{ann_path}: not COCO instances JSON ('images' or 'annotations' not a list)"
+        )
+    cat_index = category_indices(categories, ann_path)
 
     problems: List[Tuple[str, str]] = []
     per_image = defaultdict(list)
-    for ann in annotations:
-        if ann.get("category_id") not in cat_index:
-            problems.append(
-                (str(ann.get("image_id")), f"unknown category {ann.get('category_id')}")
-            )
+    for position, ann in enumerate(annotations):
+        try:
+            check_annotation(ann)
+        except ValueError as exc:
+            ann_id = ann.get("id") if isinstance(ann, dict) else None
+            raise ValueError(f"{ann_path}: annotations[{position}] (id {ann_id!r}): {exc}") from exc
+        if ann["category_id"] not in cat_index:
+            problems.append((str(ann["image_id"]), f"unknown category {ann['category_id']}"))
             continue
         per_image[ann["image_id"]].append(
             (
@@ -341,22 +555,46 @@ def prepare_split(
         )
     folder = _image_folder(coco_root, split)
     present = set(os.listdir(folder)) if folder else set()
-    tasks = []
-    for info in images:
-        stem = os.path.splitext(info["file_name"])[0]
+    mask_dir = os.path.join(out_dir, "SegmentationClass", split)
+    tasks, entry_of_stem, entry_of_id = [], {}, {}
+    for position, info in enumerate(images):
+        image_id = info.get("id") if isinstance(info, dict) else None
+        entry = f"{ann_path}: images[{position}] (id {image_id!r})"
+        try:
+            file_name, height, width = check_image(info)
+        except ValueError as exc:
+            raise ValueError(f"{entry}: {exc}") from exc
+        stem = os.path.splitext(file_name)[0]
+        for key, seen, what in (
+            (stem, entry_of_stem, "file name stem"),
+            (image_id, entry_of_id, "id"),
+        ):
+            if key in seen:
+                raise ValueError(
+                    f"{entry}: {what} {key!r} already used by {seen[key]} "
+                    "(annotations and masks would mix)"
+                )
+            seen[key] = f"images[{position}]"
         tasks.append(
             ImageTask(
                 stem,
-                int(info["height"]),
-                int(info["width"]),
-                per_image.get(info["id"], []),
-                os.path.join(folder, info["file_name"]) if info["file_name"] in present else None,
-                os.path.join(out_dir, "SegmentationClass", split, stem + ".png"),
+                height,
+                width,
+                per_image.get(info.get("id"), []),
+                os.path.join(folder, file_name) if file_name in present else None,
+                os.path.join(mask_dir, stem + ".png"),
                 overwrite,
             )
         )
+    return SplitPlan(split, ann_path, folder, tasks, len(annotations), len(cat_index), problems)
+
+
+def write_split(plan: SplitPlan, out_dir: str, workers: int) -> Tuple[int, List[Tuple[str, str]]]:
+    """Writes one checked split's masks, lists and labels; returns the count and the problems."""
+    split, tasks = plan.split, plan.tasks
     print(
-        f"[{split}] {len(tasks)} images, {len(annotations)} annotations, {len(cat_index)} classes"
+        f"[{split}] {len(tasks)} images, {plan.num_annotations} annotations, "
+        f"{plan.num_classes} classes"
     )
     results = map_with_progress(make_image_mask, tasks, workers=workers)
 
@@ -375,7 +613,8 @@ def prepare_split(
         f"[{split}] masks: {made['new']} written, {made['kept']} kept, {made['none']} not made; "
         f"{labelled} of {len(results)} images with an image-level label"
     )
-    print(f"[{split}] " + _link_images(out_dir, split, folder))
+    print(f"[{split}] " + _link_images(out_dir, split, plan.folder))
+    problems = list(plan.problems)
     for result in results:
         problems.extend((result.stem, p) for p in result.problems)
     return len(results), problems
@@ -393,17 +632,29 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    """Runs the preparation; returns the exit status (1 on unusable inputs)."""
+    """Runs the preparation; returns the exit status (1 on unusable inputs).
+
+    Every split's annotation file is read and checked before anything is
+    written: a bad entry leaves no output behind.
+    """
     args = parse_args(argv)
     out_dir = args.out_dir or args.coco_root
-    for split in args.splits:
-        try:
-            _, problems = prepare_split(
-                args.coco_root, out_dir, split, args.workers, args.overwrite
-            )
-        except (FileNotFoundError, ValueError) as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return 1
+    if os.path.exists(out_dir) and not os.path.isdir(out_dir):
+        print(f"error: --out-dir {out_dir} exists and is not a folder", file=sys.stderr)
+        return 1
+    if not 1 <= args.workers <= MAX_WORKERS:
+        print(f"error: --workers must be in 1..{MAX_WORKERS}, got {args.workers}", file=sys.stderr)
+        return 1
+    try:
+        plans = [load_split(args.coco_root, out_dir, s, args.overwrite) for s in args.splits]
+    except (FileNotFoundError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    if coco_mask is None:
+        print("masks: pycocotools not importable, using this tool's own rasteriser")
+    for plan in plans:
+        split = plan.split
+        _, problems = write_split(plan, out_dir, args.workers)
         report = os.path.join(out_dir, f"prepare_coco_problems_{split}.txt")
         atomic_write_text("".join(f"{s}\t{p}\n" for s, p in problems), report)
         kinds = Counter(p.split(":")[0].split(" of class")[0] for _, p in problems)

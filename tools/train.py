@@ -65,17 +65,29 @@ def check_resume_checkpoint(work_dir: str) -> None:
         raise FileNotFoundError(
             f"--resume: {osp.join(work_dir, 'last_checkpoint')} names {path}, which does not exist"
         )
+    check_checkpoint_readable(
+        path,
+        f"--resume: cannot load {path}, the checkpoint named by "
+        f"{osp.join(work_dir, 'last_checkpoint')}",
+        "write an earlier checkpoint's path into that file, or train without --resume",
+    )
+
+
+def check_checkpoint_readable(path: str, what: str, advice: str) -> None:
+    """Loads ``path`` weights-only (allow-listed types, nothing runs); fails naming it.
+
+    Args:
+        path: a local checkpoint file.
+        what: the start of the error message (names the file and its role).
+        advice: what to do about it, ending the message.
+    """
     from mmseg_l2g.engine.checkpoint_globals import register_checkpoint_globals
 
     register_checkpoint_globals()
     try:  # mmap: reads the structure, not the tensors
         torch.load(path, map_location="cpu", weights_only=True, mmap=True)
     except (RuntimeError, pickle.UnpicklingError, EOFError, OSError, ValueError) as exc:
-        raise ValueError(
-            f"--resume: cannot load {path}, the checkpoint named by "
-            f"{osp.join(work_dir, 'last_checkpoint')} ({exc}); write an earlier "
-            "checkpoint's path into that file, or train without --resume"
-        ) from exc
+        raise ValueError(f"{what} ({exc}); {advice}") from exc
 
 
 def remove_stale_checkpoint_temps(work_dir: str) -> None:
@@ -150,6 +162,9 @@ def main() -> None:
     if args.resume:
         remove_stale_checkpoint_temps(cfg.work_dir)
         check_resume_checkpoint(cfg.work_dir)
+    if cfg.get("load_from") and osp.isfile(cfg.load_from):
+        what = f"load_from: cannot load {cfg.load_from}"
+        check_checkpoint_readable(cfg.load_from, what, "give a trusted MMEngine checkpoint")
     start_cpu_process_group(args.launcher)
     try:
         runner = Runner.from_cfg(cfg) if "runner_type" not in cfg else None

@@ -13,6 +13,8 @@
 #   --cfg-options model.type=CRFEncoderDecoder model.test_cfg.crf.iters=10
 _base_ = "mmseg::deeplabv3plus/deeplabv3plus_r101-d8_4xb4-40k_voc12aug-512x512.py"
 custom_imports = dict(imports=["mmseg_l2g"], allow_failed_imports=False)
+# Stops before a non-finite learning rate or weight is used or saved.
+default_hooks = dict(finite_check=dict(type="FiniteTrainingHook"))
 
 pseudo_mask_dir = "l2g_pseudo/masks"
 train_dataloader = dict(

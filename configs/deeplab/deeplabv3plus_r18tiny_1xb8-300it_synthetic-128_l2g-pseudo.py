@@ -136,5 +136,6 @@ train_cfg = dict(type="IterBasedTrainLoop", max_iters=max_iters, val_interval=ma
 default_hooks = dict(
     logger=dict(type="LoggerHook", interval=50, log_metric_by_epoch=False),
     checkpoint=dict(type="CheckpointHook", by_epoch=False, interval=max_iters, max_keep_ckpts=1),
+    finite_check=dict(type="FiniteTrainingHook"),  # no NaN weights saved
 )
 env_cfg = dict(cudnn_benchmark=False)

@@ -8,7 +8,10 @@ value ``i + 1`` is present):
   ``<cls>`` is a 0-based foreground class index (aeroplane = 0 on VOC, as in
   the L2G release's ``train_cls.txt``) or a foreground class name (spaces in
   a name written as ``_``, e.g. ``traffic_light``);
-- the common ``cls_labels.npy``: a pickled dict ``img_id -> multi-hot (C,)``;
+- the common ``cls_labels.npy``: a pickled dict ``img_id -> multi-hot (C,)``,
+  read with a restricted unpickler that builds numpy arrays and plain
+  containers only (a crafted file cannot run code: any other global is
+  refused, naming the file);
 - a ground-truth mask PNG (class indices): the classes present among 1..C,
   ignoring 0 (background) and 255 (ignore).
 
@@ -18,7 +21,9 @@ problem.
 
 from __future__ import annotations
 
+import codecs
 import os
+import pickle
 import re
 import tempfile
 from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Union
@@ -34,6 +39,26 @@ _NUMBER_LIKE = re.compile(r"^[+-]?[\d.]")
 
 LabelDict = Dict[str, np.ndarray]
 
+# Longest first: the UTF-32 little-endian mark starts with the UTF-16 one.
+_FOREIGN_BOMS = (
+    (codecs.BOM_UTF32_LE, "UTF-32"),
+    (codecs.BOM_UTF32_BE, "UTF-32"),
+    (codecs.BOM_UTF16_LE, "UTF-16"),
+    (codecs.BOM_UTF16_BE, "UTF-16"),
+)
+_NUMPY_CORE = getattr(np, "_core", None) or np.core
+# The only globals a numpy-saved dict of numeric arrays references (numpy 1
+# pickles name ``numpy.core``, numpy 2 ``numpy._core``).
+_SAFE_GLOBALS = {
+    ("numpy", "ndarray"): np.ndarray,
+    ("numpy", "dtype"): np.dtype,
+    **{
+        (module, name): getattr(_NUMPY_CORE.multiarray, name)
+        for module in ("numpy.core.multiarray", "numpy._core.multiarray")
+        for name in ("_reconstruct", "scalar")
+    },
+}
+
 
 def _normalise_name(name: str) -> str:
     """Lower-cases a class name and writes spaces and ``_`` alike."""
@@ -41,11 +66,21 @@ def _normalise_name(name: str) -> str:
 
 
 def _read_lines(path: str) -> List[str]:
-    """Reads a UTF-8 text file; a decode error names the file and line."""
+    """Reads a UTF-8 text file (a leading byte-order mark is dropped).
+
+    A decode error names the file and line; a UTF-16 / UTF-32 file is named
+    as such.
+    """
     if not os.path.isfile(path):
         raise FileNotFoundError(f"list file not found: {path}")
     with open(path, "rb") as f:
-        raw_lines = f.read().splitlines()
+        content = f.read()
+    for bom, encoding in _FOREIGN_BOMS:
+        if content.startswith(bom):
+            raise ValueError(f"{path}: the file is {encoding} text; save it as UTF-8")
+    if content.startswith(codecs.BOM_UTF8):
+        content = content[len(codecs.BOM_UTF8) :]
+    raw_lines = content.splitlines()
     lines = []
     for lineno, raw in enumerate(raw_lines, start=1):
         try:
@@ -172,12 +207,79 @@ def _class_index(
     return name_to_index[key]
 
 
+class _RefusedGlobal(pickle.UnpicklingError):
+    """A pickle asked for a global outside the allow-list."""
+
+
+class _LabelUnpickler(pickle.Unpickler):
+    """Unpickles numpy arrays and plain containers only: no other global is built."""
+
+    def find_class(self, module: str, name: str) -> object:
+        """Returns an allowed numpy constructor; refuses anything else."""
+        if (module, name) in _SAFE_GLOBALS:
+            return _SAFE_GLOBALS[(module, name)]
+        raise _RefusedGlobal(f"refused to load the global {module}.{name}")
+
+
+def _read_npy_pickle(path: str) -> object:
+    """Reads the pickled object of a ``.npy`` file without running code from it.
+
+    An object array (what ``np.save`` writes for a dict) is unpickled by
+    :class:`_LabelUnpickler`; any other array is refused from its header,
+    without reading its data.
+
+    Raises:
+        ValueError: not a ``.npy`` file, not an object array, or the pickle
+            asks for a global that is not a numpy array constructor (the file
+            and the global are named).
+    """
+    with open(path, "rb") as f:
+        try:
+            version = np.lib.format.read_magic(f)
+            read_header = {
+                (1, 0): np.lib.format.read_array_header_1_0,
+                (2, 0): np.lib.format.read_array_header_2_0,
+            }.get(version)
+            if read_header is None:
+                raise ValueError(f"unsupported .npy format version {version}")
+            shape, _, dtype = read_header(f)
+        except Exception as exc:  # numpy raises several types for a bad header
+            raise ValueError(f"{path}: cannot read as a .npy file ({exc})") from exc
+        if not dtype.hasobject:
+            raise ValueError(
+                f"{path}: expected a pickled dict img_id -> multi-hot array, got a {dtype} "
+                f"array of shape {shape}"
+            )
+        try:
+            return _LabelUnpickler(f, encoding="latin1").load()
+        except _RefusedGlobal as exc:
+            raise ValueError(
+                f"{path}: {exc}; a label .npy may hold only a dict of image id -> "
+                "numeric array (nothing else is unpickled, so no code in the file runs)"
+            ) from exc
+        except Exception as exc:  # a truncated or corrupt pickle raises several types
+            raise ValueError(f"{path}: cannot read the pickled dict ({exc})") from exc
+
+
+def _numeric_label(value: object) -> Optional[np.ndarray]:
+    """The value as a float32 vector if it is a numeric array or list, else None."""
+    if isinstance(value, np.ndarray):
+        return value.astype(np.float32).reshape(-1) if value.dtype.kind in "biuf" else None
+    if isinstance(value, (list, tuple)) and all(
+        isinstance(v, (int, float, np.number)) for v in value
+    ):
+        return np.asarray(value, dtype=np.float32)
+    return None
+
+
 def load_cls_labels_npy(path: str, num_classes: int) -> LabelDict:
     """Loads the common ``cls_labels.npy`` dict ``img_id -> multi-hot (C,)``.
 
+    The pickle inside is read by a restricted unpickler: numpy arrays, dicts,
+    lists, strings and numbers only, so a crafted file cannot run code.
+
     Args:
-        path: the ``.npy`` file (a pickled dict, loaded with
-            ``allow_pickle=True``).
+        path: the ``.npy`` file (a dict saved with ``np.save``).
         num_classes: C, the number of foreground classes.
 
     Returns:
@@ -185,26 +287,31 @@ def load_cls_labels_npy(path: str, num_classes: int) -> LabelDict:
 
     Raises:
         FileNotFoundError: the file does not exist.
-        ValueError: the file holds no dict, or an entry has the wrong length
-            or values other than 0 and 1 (the entry's id is named).
+        ValueError: the file asks for anything but numpy arrays (refused
+            without running it), holds no dict of str -> numeric array, or
+            an entry has the wrong length or values other than 0 and 1 (the
+            entry's id is named).
     """
     if not os.path.isfile(path):
         raise FileNotFoundError(f"label file not found: {path}")
-    try:
-        content = np.load(path, allow_pickle=True)
-    except Exception as exc:  # numpy raises several types for a bad file
-        raise ValueError(f"{path}: cannot read as a .npy file ({exc})") from exc
+    content = _read_npy_pickle(path)
     if isinstance(content, np.ndarray) and content.dtype == object and content.ndim == 0:
         content = content.item()
     if not isinstance(content, dict):
-        raise ValueError(
-            f"{path}: expected a pickled dict img_id -> multi-hot array, got "
-            f"{type(content).__name__}"
-        )
+        what = type(content).__name__
+        if isinstance(content, np.ndarray):
+            what = f"a {content.dtype} array of shape {content.shape}"
+        raise ValueError(f"{path}: expected a pickled dict img_id -> multi-hot array, got {what}")
     labels: LabelDict = {}
     for key, value in content.items():
-        img_id = key.decode() if isinstance(key, bytes) else str(key)
-        label = np.asarray(value, dtype=np.float32).reshape(-1)
+        if not isinstance(key, (str, bytes)):
+            raise ValueError(f"{path}: key {key!r} is not an image id (str)")
+        img_id = key.decode("utf-8", "replace") if isinstance(key, bytes) else key
+        label = _numeric_label(value)
+        if label is None:
+            raise ValueError(
+                f"{path}: entry {img_id!r} is a {type(value).__name__}, not a numeric array"
+            )
         if label.shape[0] != num_classes:
             raise ValueError(
                 f"{path}: entry {img_id!r} has {label.shape[0]} values, expected "

@@ -23,6 +23,8 @@ C order. Only dense arrays are supported (parameter files hold no sparse ones).
 
 from __future__ import annotations
 
+import math
+import os
 import struct
 from collections import OrderedDict
 from typing import BinaryIO, Dict, List, Optional, Tuple
@@ -60,13 +62,24 @@ class _Reader:
     def __init__(self, stream: BinaryIO, path: str) -> None:
         self.stream = stream
         self.path = path
+        self.size = os.fstat(stream.fileno()).st_size
 
     def error(self, message: str) -> ValueError:
         """A ValueError naming the file and the current offset."""
         return ValueError(f"{self.path}: {message} (at byte {self.stream.tell()})")
 
     def read(self, size: int, what: str) -> bytes:
-        """Reads exactly ``size`` bytes or raises naming ``what`` was cut short."""
+        """Reads exactly ``size`` bytes or raises naming ``what`` was cut short.
+
+        A size beyond the end of the file is refused before anything is read
+        (a corrupt header cannot make it allocate more than the file holds).
+        """
+        remaining = self.size - self.stream.tell()
+        if size > remaining:
+            raise self.error(
+                f"file ends inside {what}: it declares {size} bytes, the file has only "
+                f"{remaining} left"
+            )
         data = self.stream.read(size)
         if len(data) != size:
             raise self.error(f"file ends inside {what}: expected {size} bytes, got {len(data)}")
@@ -105,8 +118,8 @@ def _read_payload(reader: _Reader, shape: Tuple[int, ...], what: str) -> np.ndar
             f"{what}: unsupported dtype flag {type_flag} (known: {sorted(MXNET_DTYPES)})"
         )
     dtype = MXNET_DTYPES[type_flag]
-    count = int(np.prod(shape, dtype=np.int64)) if shape else 1
-    data = reader.read(count * dtype.itemsize, f"{what} data")
+    count = math.prod(shape)  # Python integers: a huge shape cannot overflow to 0
+    data = reader.read(count * dtype.itemsize, f"{what} data of shape {shape} ({count} elements)")
     return np.frombuffer(data, dtype=dtype).reshape(shape).copy()
 
 

@@ -2,6 +2,7 @@
 
 import importlib.util
 import os
+import pickle
 from pathlib import Path
 
 import numpy as np
@@ -124,6 +125,36 @@ def test_bad_npy_dict(tmp_path, content, problem):
     with pytest.raises(ValueError) as info:
         load_cls_labels_npy(path, 3)
     assert path in str(info.value) and problem in str(info.value)
+
+
+def test_npy_dict_written_by_numpy_1_and_python_2_loads(tmp_path):
+    """Older files name ``numpy.core.multiarray`` (protocol 3, GLOBAL opcodes; byte keys)."""
+    path = tmp_path / "cls_labels.npy"
+    content = np.empty((), dtype=object)
+    content[()] = {b"2007_000032": np.array([1, 0, 1], dtype=np.float32)}
+    payload = pickle.dumps(content, protocol=3)
+    core = (getattr(np, "_core", None) or np.core).multiarray.__name__.encode()
+    assert b"c" + core + b"\n_reconstruct\n" in payload  # a GLOBAL opcode, rewritable
+    payload = payload.replace(core + b"\n", b"numpy.core.multiarray\n")
+    with open(path, "wb") as f:
+        np.lib.format.write_array_header_1_0(
+            f, {"descr": "|O", "fortran_order": False, "shape": ()}
+        )
+        f.write(payload)
+    labels = load_cls_labels_npy(str(path), 3)
+    assert list(labels) == ["2007_000032"]
+    np.testing.assert_array_equal(labels["2007_000032"], [1, 0, 1])
+
+
+def test_npy_truncated_pickle_names_the_file(tmp_path):
+    path = tmp_path / "cls_labels.npy"
+    np.save(path, {"a": np.ones(3)})
+    path.write_bytes(path.read_bytes()[:-20])
+    with pytest.raises(ValueError, match=r"cls_labels\.npy: cannot read the pickled dict"):
+        load_cls_labels_npy(str(path), 3)
+    path.write_bytes(b"not a numpy file at all")
+    with pytest.raises(ValueError, match=r"cls_labels\.npy: cannot read as a \.npy file"):
+        load_cls_labels_npy(str(path), 3)
 
 
 # ------------------------------------------------------------------ from masks

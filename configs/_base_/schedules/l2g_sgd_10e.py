@@ -25,6 +25,7 @@ default_hooks = dict(
     param_scheduler=dict(type="ParamSchedulerHook"),
     checkpoint=dict(type="CheckpointHook", by_epoch=True, interval=1, max_keep_ckpts=3),
     sampler_seed=dict(type="DistSamplerSeedHook"),
+    finite_check=dict(type="FiniteTrainingHook"),  # no NaN weights saved
     # draws only when tools/test.py --show / --show-dir turns it on (mmseg's)
     visualization=dict(type="SegVisualizationHook"),
 )

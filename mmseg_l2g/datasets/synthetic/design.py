@@ -1,8 +1,16 @@
 """The tunable parameters of the synthetic images (what makes a CAM partial on them)."""
 
 import dataclasses
+import math
 from dataclasses import dataclass
 from typing import Any
+
+from .classes import MAX_CLASSES
+
+# Upper bounds: a design may not ask for unbounded work (10^8 clutter blobs hang).
+MAX_OBJECTS = 16
+MAX_DISTRACTORS = 32
+MAX_NOISE_STD = 255.0
 
 _UNIT_FIELDS = (
     "mark_strength",
@@ -37,16 +45,18 @@ class SyntheticDesign:
         texture_contrast: depth of the body stripes (0 flat, 1 black stripes).
         body_size_range: range of the body diameter.
         class_count_weights: probabilities of 1, 2, 3, ... classes in an image.
-        max_objects: most objects in an image (at least one per class present).
+        max_objects: most objects in an image (at least one per class present; at most
+            ``MAX_OBJECTS``).
         min_visible_fraction: least visible share of an object after later objects
             occlude it (marks are never occluded).
-        distractor_count_range: inclusive range of the number of clutter blobs.
+        distractor_count_range: inclusive range of the number of clutter blobs (at most
+            ``MAX_DISTRACTORS``).
         distractor_size_range: range of the clutter blobs' diameter.
         distractor_stripe_prob: probability that a clutter blob is striped (at a random
             angle and period, so stripes alone do not make an object).
         background_stripe_prob: probability of faint stripes over the background.
-        noise_std: standard deviation of the pixel noise, in grey levels.
-        saliency_blur: Gaussian sigma of the saliency map.
+        noise_std: standard deviation of the pixel noise, in grey levels (0..255).
+        saliency_blur: Gaussian sigma of the saliency map (0..1).
         saliency_hole_prob: probability of each of two holes cut into the saliency map.
         saliency_false_positive_prob: probability of each of two false-positive blobs.
     """
@@ -70,22 +80,40 @@ class SyntheticDesign:
     saliency_false_positive_prob: float = 0.4
 
     def __post_init__(self) -> None:
+        """Checks every value's type and range, so no design can ask for unbounded work.
+
+        Raises:
+            ValueError: a value of the wrong type, not finite or out of range
+                (the parameter is named).
+        """
         for name in _UNIT_FIELDS:
             _check_range(name, getattr(self, name), 0.0, 1.0)
         _check_range("mark_size_ratio", self.mark_size_ratio, 0.01, 0.3)
         _check_range("mark_offset", self.mark_offset, 0.0, 0.9)
+        _check_range("noise_std", self.noise_std, 0.0, MAX_NOISE_STD)
+        _check_range("saliency_blur", self.saliency_blur, 0.0, 1.0)
+        _check_integer("max_objects", self.max_objects, 1, MAX_OBJECTS)
         for name in ("body_size_range", "distractor_size_range"):
-            low, high = getattr(self, name)
-            if not 0.0 < low <= high <= 1.0:
+            low, high = _check_pair(name, getattr(self, name))
+            _check_range(name, low, 0.0, 1.0)
+            _check_range(name, high, 0.0, 1.0)
+            if not 0.0 < low <= high:
                 raise ValueError(f"SyntheticDesign.{name} must satisfy 0 < low <= high <= 1")
-        low, high = self.distractor_count_range
-        if not 0 <= low <= high:
-            raise ValueError("SyntheticDesign.distractor_count_range must satisfy 0 <= low <= high")
+        low, high = _check_pair("distractor_count_range", self.distractor_count_range)
+        _check_integer("distractor_count_range", low, 0, MAX_DISTRACTORS)
+        _check_integer("distractor_count_range", high, 0, MAX_DISTRACTORS)
+        if low > high:
+            raise ValueError("SyntheticDesign.distractor_count_range must satisfy low <= high")
         weights = self.class_count_weights
-        if not weights or min(weights) < 0 or sum(weights) <= 0:
+        if not isinstance(weights, tuple) or not 1 <= len(weights) <= MAX_CLASSES:
+            raise ValueError(
+                f"SyntheticDesign.class_count_weights must be a list of 1..{MAX_CLASSES} "
+                f"numbers, got {weights!r}"
+            )
+        for weight in weights:
+            _check_range("class_count_weights", weight, 0.0, math.inf)
+        if sum(weights) <= 0:
             raise ValueError("SyntheticDesign.class_count_weights must be non-negative, sum > 0")
-        if self.max_objects < 1 or self.noise_std < 0 or self.saliency_blur < 0:
-            raise ValueError("SyntheticDesign: max_objects >= 1, noise_std, saliency_blur >= 0")
 
     @classmethod
     def from_kwargs(cls, **kwargs: Any) -> "SyntheticDesign":
@@ -106,6 +134,28 @@ class SyntheticDesign:
         }
 
 
-def _check_range(name: str, value: float, low: float, high: float) -> None:
-    if not low <= value <= high:
-        raise ValueError(f"SyntheticDesign.{name} must be in [{low}, {high}], got {value}")
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _check_range(name: str, value: Any, low: float, high: float) -> None:
+    """A finite number in ``[low, high]`` (``high`` may be ``inf``: any finite number)."""
+    if not _is_number(value) or not math.isfinite(value) or not low <= value <= high:
+        raise ValueError(
+            f"SyntheticDesign.{name} must be a finite number in [{low}, {high}], got {value!r}"
+        )
+
+
+def _check_integer(name: str, value: Any, low: int, high: int) -> None:
+    """An integer (not a bool or float) in ``low..high``."""
+    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+        raise ValueError(
+            f"SyntheticDesign.{name} must be an integer in {low}..{high}, got {value!r}"
+        )
+
+
+def _check_pair(name: str, value: Any) -> tuple[Any, Any]:
+    """A (low, high) pair."""
+    if not isinstance(value, tuple) or len(value) != 2:
+        raise ValueError(f"SyntheticDesign.{name} must be a [low, high] pair, got {value!r}")
+    return value

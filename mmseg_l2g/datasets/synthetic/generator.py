@@ -30,10 +30,14 @@ LIST_DIR = os.path.join("ImageSets", "Segmentation")
 META_FILE = "meta.json"
 PREVIEW_ROWS = 4
 MIN_SIZE = 32
+MAX_SIZE = 4096
 MAX_PER_SPLIT = 1_000_000
+MAX_WORKERS = 256
 _SPLIT_CODES = {"train": 0, "val": 1}
 _OWN_FILE = re.compile(r"^(train|val)_\d{6}\.(jpg|png)$")
 _TEMP_FILE = re.compile(r"^\.tmp_.*\.(jpg|png)$")  # left by a killed run (see atomic_output)
+_LIST_FILE = re.compile(r"^((train|val)(_cls)?\.txt|\.tmp_.*\.txt)$")
+_META_TEMP_FILE = re.compile(r"^\.tmp_.*\.json$")
 
 
 def sample_id(split: str, index: int) -> str:
@@ -85,7 +89,7 @@ def make_synthetic(
         num_train: number of training images.
         num_val: number of validation images.
         seed: non-negative seed of the whole dataset.
-        size: image side in pixels (at least 32).
+        size: image side in pixels (32..4096).
         num_classes: number of foreground classes C (1..12).
         num_workers: processes; None uses the available cores (at most 8).
         progress: show a progress bar.
@@ -98,16 +102,18 @@ def make_synthetic(
         The meta dict (the content of ``meta.json``).
 
     Raises:
-        ValueError: bad arguments, or ``out_dir`` holds a different dataset and
-            ``overwrite`` is False.
+        ValueError: bad arguments (or ones asking for unbounded work), ``out_dir``
+            holds a different dataset and ``overwrite`` is False, or ``out_dir``
+            holds files that are not this generator's (refused even with
+            ``overwrite``: nothing of anyone else's is overwritten or deleted).
     """
-    _check_arguments(num_train, num_val, seed, size, num_workers)
+    _check_arguments(num_train, num_val, seed, size, num_classes, num_workers)
     image_design = SyntheticDesign.from_kwargs(**design)
     meta = build_meta(num_train, num_val, seed, size, num_classes, image_design)
     root = os.path.abspath(out_dir)
     meta_path = os.path.join(root, META_FILE)
     if os.path.exists(meta_path):
-        existing = _read_meta(meta_path, overwrite)
+        existing = _read_meta(meta_path)
         if existing == meta:
             if preview_path is not None:
                 write_preview(root, _preview_ids(num_train, num_val), preview_path)
@@ -121,12 +127,12 @@ def make_synthetic(
                 "choose another directory or pass overwrite=True (--overwrite) to regenerate it"
             )
         os.remove(meta_path)
-    elif not overwrite:
-        _check_no_foreign_images(root)
+    else:
+        _check_only_own_files(root)
     _generate(root, meta, image_design, num_workers, progress)
-    if preview_path is not None:
-        write_preview(root, _preview_ids(num_train, num_val), preview_path)
     atomic_write_text(meta_path, json.dumps(meta, indent=2) + "\n")
+    if preview_path is not None:  # after meta.json: a folder without one holds no preview
+        write_preview(root, _preview_ids(num_train, num_val), preview_path)
     return meta
 
 
@@ -239,52 +245,108 @@ def _preview_ids(num_train: int, num_val: int) -> list[str]:
     return [sample_id(split, index) for index in range(min(PREVIEW_ROWS, count))]
 
 
-def _read_meta(meta_path: str, overwrite: bool) -> dict[str, Any]:
-    """Reads an existing ``meta.json``; an unreadable one is an error unless overwriting.
+def _read_meta(meta_path: str) -> dict[str, Any]:
+    """Reads the ``meta.json`` of an existing dataset of this generator.
 
     Returns:
-        The meta dict, or ``{}`` for an unreadable file when ``overwrite`` is True.
+        The meta dict.
+
+    Raises:
+        ValueError: the file is unreadable, or not the meta file of a dataset
+            this generator made (the folder is someone else's: never written into).
     """
     try:
         with open(meta_path, encoding="utf-8") as file:
             meta = json.load(file)
-        if not isinstance(meta, dict):
-            raise ValueError("not a JSON object")
-        return meta
     except (OSError, ValueError) as error:
-        if overwrite:
-            return {}
         raise ValueError(
-            f"{meta_path} is not a readable dataset meta file ({error}); "
-            "delete it or pass overwrite=True (--overwrite)"
+            f"{meta_path} is not a readable dataset meta file ({error}); choose another "
+            "directory, or delete it if the folder is a dataset of this generator"
         ) from error
-
-
-def _check_no_foreign_images(root: str) -> None:
-    """Refuses to write into a directory whose JPEGImages holds images of another dataset."""
-    image_dir = os.path.join(root, IMAGE_DIR)
-    if not os.path.isdir(image_dir):
-        return
-    foreign = [n for n in sorted(os.listdir(image_dir)) if not _OWN_FILE.match(n)]
-    foreign = [n for n in foreign if not _TEMP_FILE.match(n)]
-    if foreign:
+    if not isinstance(meta, dict) or not {"generator_version", "design"} <= set(meta):
         raise ValueError(
-            f"{image_dir} holds files this generator did not write (e.g. {foreign[0]!r}); "
-            "choose an empty directory or pass overwrite=True (--overwrite)"
+            f"{meta_path} was not written by the synthetic generator: the folder holds another "
+            "dataset; choose an empty or new directory"
+        )
+    return meta
+
+
+def _foreign_files(root: str) -> Iterator[str]:
+    """Yields the paths under ``root`` this generator does not write (a killed run's do)."""
+    list_parent = os.path.dirname(LIST_DIR)
+    for name in sorted(os.listdir(root)):
+        path = os.path.join(root, name)
+        if os.path.islink(path):
+            yield path
+        elif name in (IMAGE_DIR, MASK_DIR, SALIENCY_DIR) and os.path.isdir(path):
+            yield from _unmatched(path, _OWN_FILE, _TEMP_FILE)
+        elif name == list_parent and os.path.isdir(path):
+            for inner in sorted(os.listdir(path)):
+                inner_path = os.path.join(path, inner)
+                if os.path.join(name, inner) != LIST_DIR or not os.path.isdir(inner_path):
+                    yield inner_path
+                else:
+                    yield from _unmatched(inner_path, _LIST_FILE)
+        elif not (_META_TEMP_FILE.match(name) and os.path.isfile(path)):
+            yield path
+
+
+def _unmatched(folder: str, *patterns: re.Pattern) -> Iterator[str]:
+    """Yields the entries of ``folder`` that are not plain files named by a pattern."""
+    for name in sorted(os.listdir(folder)):
+        path = os.path.join(folder, name)
+        named = any(pattern.match(name) for pattern in patterns)
+        if not named or os.path.islink(path) or not os.path.isfile(path):
+            yield path
+
+
+def _check_only_own_files(root: str) -> None:
+    """Refuses a folder without ``meta.json`` that holds anything but a killed run's files.
+
+    Raises:
+        ValueError: ``root`` is a file, or a folder holding files this generator
+            did not write (the first is named); ``overwrite`` does not change this.
+    """
+    if not os.path.exists(root):
+        return
+    if not os.path.isdir(root):
+        raise ValueError(f"{root} exists and is not a directory")
+    foreign = next(_foreign_files(root), None)
+    if foreign is not None:
+        raise ValueError(
+            f"{root} holds files this generator did not write (e.g. {foreign}) and no "
+            f"{META_FILE} of a synthetic dataset; choose an empty or new directory "
+            "(nothing there is overwritten or deleted)"
         )
 
 
 def _check_arguments(
-    num_train: int, num_val: int, seed: int, size: int, num_workers: Optional[int]
+    num_train: int,
+    num_val: int,
+    seed: int,
+    size: int,
+    num_classes: int,
+    num_workers: Optional[int],
 ) -> None:
+    """Refuses arguments of the wrong type or asking for unbounded work, naming them."""
     for name, value in (("num_train", num_train), ("num_val", num_val)):
-        if not isinstance(value, int) or not 0 <= value < MAX_PER_SPLIT:
+        if not _is_int(value) or not 0 <= value < MAX_PER_SPLIT:
             raise ValueError(f"{name} must be an integer in 0..{MAX_PER_SPLIT - 1}, got {value!r}")
     if num_train + num_val == 0:
         raise ValueError("num_train + num_val must be at least 1")
-    if not isinstance(seed, int) or seed < 0:
+    if not _is_int(seed) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
-    if not isinstance(size, int) or size < MIN_SIZE:
-        raise ValueError(f"size must be an integer >= {MIN_SIZE}, got {size!r}")
-    if num_workers is not None and (not isinstance(num_workers, int) or num_workers < 1):
-        raise ValueError(f"num_workers must be None or a positive integer, got {num_workers!r}")
+    if not _is_int(size) or not MIN_SIZE <= size <= MAX_SIZE:
+        raise ValueError(f"size must be an integer in {MIN_SIZE}..{MAX_SIZE}, got {size!r}")
+    if not _is_int(num_classes):
+        raise ValueError(f"num_classes must be an integer, got {num_classes!r}")
+    if num_workers is not None and (
+        not _is_int(num_workers) or not 1 <= num_workers <= MAX_WORKERS
+    ):
+        raise ValueError(
+            f"num_workers must be None or an integer in 1..{MAX_WORKERS}, got {num_workers!r}"
+        )
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
