@@ -1,27 +1,60 @@
-"""Installs the mmseg_l2g plugin (L2G for MMSegmentation / MMEngine)."""
+"""Installs the mmseg_l2g plugin (L2G for MMSegmentation / MMEngine).
+
+Requirements are ranges, not pins, so that ``pip install -e .`` into a working
+MMSegmentation environment keeps its torch, mmcv and mmseg (docs/installation.md):
+
+- torch >= 2.1 (``torch.load(mmap=True)``); tested with 2.9.1 (CPU) and 2.11 (CUDA).
+  torchvision is not listed: when it is missing pip would pick the newest one and,
+  with it, replace the working torch. Install it with torch, as PyTorch's own
+  instructions do.
+- mmcv >= 2.0.0, < 2.2.0: mmsegmentation 1.2.x refuses mmcv 2.2. mmcv ships only as
+  source: build it first, with ops (docs/installation.md); pip never replaces a
+  satisfying one.
+- mmsegmentation >= 1.2.1, < 1.3 (1.2.0's wheel lacks its tokenizer's vocabulary file, so
+  ``import mmseg.models`` fails), mmengine >= 0.10, mmpretrain >= 1.2. Tested: mmseg 1.2.2 +
+  mmengine 0.10.7 (the whole suite) and mmseg 1.2.1 + mmengine 0.10.0 (the model, TTA,
+  visualizer, tool and config tests).
+- ftfy and regex: ``import mmseg.utils`` needs them but mmsegmentation does not declare
+  them. OpenCV comes with mmengine.
+
+``tools/install.sh`` is the pinned development / CI environment instead.
+"""
 
 from setuptools import find_packages, setup
 
 INSTALL_REQUIRES = [
-    "torch==2.9.1",
-    "torchvision==0.24.1",
-    "mmengine==0.10.7",
-    "mmcv==2.1.0",
-    "mmsegmentation==1.2.2",
-    "mmpretrain==1.2.0",
+    "torch>=2.1",
+    "mmcv>=2.0.0,<2.2.0",
+    "mmengine>=0.10.0,<1.0",
+    "mmsegmentation>=1.2.1,<1.3",
+    "mmpretrain>=1.2.0,<2.0",
     "ftfy",
     "regex",
     "numpy>=1.24",
-    "opencv-python-headless",
     "pillow",
     "scipy",
 ]
 
+
+def read_version() -> str:
+    """The version in mmseg_l2g/version.py (one place for it)."""
+    namespace: dict = {}
+    with open("mmseg_l2g/version.py", encoding="utf-8") as f:
+        exec(f.read(), namespace)
+    return namespace["__version__"]
+
+
+def read_readme() -> str:
+    """README.md, the package's long description."""
+    with open("README.md", encoding="utf-8") as f:
+        return f.read()
+
+
 setup(
     name="mmseg_l2g",
-    version="0.1.0",  # keep in step with mmseg_l2g/version.py,
+    version=read_version(),
     description="L2G (CVPR 2022) weakly supervised segmentation as an OpenMMLab plugin",
-    long_description=open("README.md", encoding="utf-8").read(),
+    long_description=read_readme(),
     long_description_content_type="text/markdown",
     packages=find_packages(include=["mmseg_l2g", "mmseg_l2g.*"]),
     python_requires=">=3.9",
@@ -32,5 +65,10 @@ setup(
         "crf": ["pydensecrf2"],
     },
     license="Apache-2.0",
+    classifiers=[
+        "License :: OSI Approved :: Apache Software License",
+        "Programming Language :: Python :: 3",
+        "Topic :: Scientific/Engineering :: Image Recognition",
+    ],
     zip_safe=False,
 )

@@ -5,7 +5,7 @@ config reaches them with ``custom_imports = dict(imports=['mmseg_l2g'])`` and
 ``default_scope = 'mmseg'``.
 """
 
-from . import apis, datasets, engine, evaluation, models, stage2  # noqa: F401
+from . import apis, datasets, engine, evaluation, models, stage2, visualization  # noqa: F401
 from .engine import hooks  # noqa: F401  (after stage2, which the hook uses)
 from .version import __version__
 

@@ -1,5 +1,10 @@
 #!/usr/bin/env bash
-# Brings this machine to a working mmseg_l2g environment, idempotently.
+# Brings this machine to the pinned development / CI environment, idempotently.
+#
+# Exact versions on purpose: CI must be reproducible, and mmcv's ops (built here or
+# taken from a wheel) must match the torch they were built against, so a torch other
+# than 2.9.1 is replaced. To add the plugin to your own working MMSegmentation
+# environment use `pip install -e .` instead (version ranges; docs/installation.md).
 #
 # Order (see README "Installation"): torch + torchvision, then mmcv 2.1.0 with
 # ops (from a wheel directory when one is given, built from source otherwise),
@@ -31,6 +36,9 @@ say() { echo "[install] $*"; }
 if has "import torch, torchvision; assert torch.__version__.startswith('2.9.1') and torchvision.__version__.startswith('0.24.1')"; then
   say "torch 2.9.1 / torchvision 0.24.1 present"
 else
+  if has "import torch"; then
+    say "replacing torch $("$PY" -c 'import torch; print(torch.__version__)' 2>/dev/null) by the pinned 2.9.1 (for your own environment use: pip install -e .)"
+  fi
   say "installing torch 2.9.1 + torchvision 0.24.1 (a few minutes)"
   "${PIP[@]}" torch==2.9.1 torchvision==0.24.1
 fi

@@ -3,10 +3,11 @@
 import argparse
 import os
 import os.path as osp
+from typing import Optional
 
 import torch
 from mmengine.config import Config, DictAction
-from mmengine.model import is_model_wrapper
+from mmengine.model import BaseTTAModel, is_model_wrapper
 from mmengine.runner import Runner
 
 from mmseg_l2g.engine.checkpointing import load_weights_strict
@@ -25,6 +26,15 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("checkpoint", help="checkpoint file")
     parser.add_argument("--work-dir", help="the directory to save the evaluation metrics")
     parser.add_argument("--out", help="directory to save the predicted masks as PNG")
+    parser.add_argument("--show", action="store_true", help="show the predictions in a window")
+    parser.add_argument(
+        "--show-dir",
+        help="directory for the drawn predictions (the visualizer's save_dir: the images "
+        "land in SHOW_DIR/vis_data/vis_image/)",
+    )
+    parser.add_argument(
+        "--wait-time", type=float, default=2, help="seconds each shown image stays (--show)"
+    )
     parser.add_argument(
         "--cfg-options",
         nargs="+",
@@ -32,6 +42,11 @@ def parse_args() -> argparse.Namespace:
         help="override settings in the config, key=value (xxx=yyy format)",
     )
     parser.add_argument("--launcher", choices=LAUNCHERS, default="none", help="launcher")
+    parser.add_argument(
+        "--tta",
+        action="store_true",
+        help="test-time augmentation: the config's tta_pipeline and tta_model",
+    )
     parser.add_argument("--local_rank", "--local-rank", type=int, default=0)
     args = parser.parse_args()
     if "LOCAL_RANK" not in os.environ:
@@ -53,12 +68,58 @@ def build_config(args: argparse.Namespace) -> Config:
     elif cfg.get("work_dir", None) is None:
         cfg.work_dir = osp.join("./work_dirs", osp.splitext(osp.basename(args.config))[0])
     cfg.load_from = args.checkpoint
+    if args.show or args.show_dir:
+        enable_visualization(cfg, args.show, args.show_dir, args.wait_time)
+    if args.tta:
+        use_tta(cfg, args.config)
     if args.out is not None:
         cfg.test_evaluator["output_dir"] = args.out
         cfg.test_evaluator["keep_results"] = True
     if args.launcher != "none" and not torch.cuda.is_available():
         configure_cpu_distributed(cfg, args.launcher)
     return cfg
+
+
+def enable_visualization(
+    cfg: Config, show: bool, show_dir: Optional[str], wait_time: float
+) -> None:
+    """Turns the config's ``SegVisualizationHook`` on, as mmseg's ``--show`` / ``--show-dir``.
+
+    Args:
+        cfg: the test config; needs ``default_hooks.visualization``.
+        show: show each drawn image in a window for ``wait_time`` seconds.
+        show_dir: the visualizer's ``save_dir`` (None: the run's log folder).
+        wait_time: seconds per shown image.
+
+    Raises:
+        RuntimeError: the config has no visualization hook.
+    """
+    hook = cfg.get("default_hooks", {}).get("visualization")
+    if hook is None:
+        raise RuntimeError(
+            "--show / --show-dir need a visualization hook in the config: "
+            "default_hooks = dict(visualization=dict(type='SegVisualizationHook'))"
+        )
+    hook["draw"] = True
+    if show:
+        hook["show"] = True
+        hook["wait_time"] = wait_time
+    if show_dir:
+        cfg.visualizer["save_dir"] = show_dir
+
+
+def use_tta(cfg: Config, config_file: str) -> None:
+    """Wraps the model in the config's ``tta_model`` and tests on its ``tta_pipeline``.
+
+    Raises:
+        KeyError: the config has no ``tta_model`` or no ``tta_pipeline``, naming it.
+    """
+    missing = [key for key in ("tta_model", "tta_pipeline") if key not in cfg]
+    if missing:
+        raise KeyError(f"--tta: config {config_file} has no {' and no '.join(missing)}")
+    cfg.test_dataloader.dataset.pipeline = cfg.tta_pipeline
+    cfg.tta_model.module = cfg.model
+    cfg.model = cfg.tta_model
 
 
 def check_checkpoint_fits(runner: Runner, checkpoint: str, config: str) -> None:
@@ -69,6 +130,8 @@ def check_checkpoint_fits(runner: Runner, checkpoint: str, config: str) -> None:
     errors name the checkpoint (and the mismatched keys).
     """
     model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+    if isinstance(model, BaseTTAModel):  # --tta: the checkpoint is the wrapped model's
+        model = model.module
     load_weights_strict(model, checkpoint, config)
 
 

@@ -7,9 +7,9 @@ env_cfg = dict(
     dist_cfg=dict(backend="nccl"),  # tools/train.py switches to gloo without CUDA
 )
 vis_backends = [dict(type="LocalVisBackend")]
-# No fixed name: each Runner gets its own visualizer (a shared name would send a
-# second in-process run's scalars to the first run's folder).
-visualizer = dict(type="SegLocalVisualizer", vis_backends=vis_backends)
+# mmseg's SegLocalVisualizer plus L2G's local views, saliency and CAMs; named, as mmseg's
+# (its browse_dataset.py builds it from this dict), yet one per run (see its docstring).
+visualizer = dict(type="L2GLocalVisualizer", vis_backends=vis_backends, name="visualizer")
 log_level = "INFO"
 load_from = None
 resume = False

@@ -42,6 +42,26 @@ test_pipeline = [
     dict(type="LoadAnnotations"),
     dict(type="PackSegInputs"),
 ]
+# tools/test.py --tta: mmseg's SegTTAModel (tta_model of mmseg's default_runtime) over the
+# scales of the L2G readout, each as is and flipped.
+tta_pipeline = [
+    dict(type="LoadImageFromFile"),
+    dict(
+        type="TestTimeAug",
+        transforms=[
+            [
+                dict(type="Resize", scale_factor=scale, keep_ratio=True)
+                for scale in (0.5, 1.0, 1.5, 2.0)
+            ],
+            [
+                dict(type="RandomFlip", prob=0.0, direction="horizontal"),
+                dict(type="RandomFlip", prob=1.0, direction="horizontal"),
+            ],
+            [dict(type="LoadAnnotations")],
+            [dict(type="PackSegInputs")],
+        ],
+    ),
+]
 train_dataloader = dict(
     batch_size=8,
     num_workers=2,

@@ -5,4 +5,5 @@ _base_ = [
     "../_base_/datasets/synthetic_l2g.py",
     "../_base_/schedules/synthetic_600it.py",
     "../_base_/default_runtime.py",
+    "../_base_/tta_l2g.py",
 ]

@@ -4,5 +4,6 @@ _base_ = [
     "../_base_/datasets/voc12aug_l2g.py",
     "../_base_/schedules/l2g_sgd_10e.py",
     "../_base_/default_runtime.py",
+    "../_base_/tta_l2g.py",
 ]
 model = dict(head=dict(num_classes=20))

@@ -8,6 +8,7 @@ from . import (  # noqa: F401
     losses,
     postprocess,
     segmentors,
+    tta,
 )
 from .data_preprocessor import L2GDataPreprocessor
 

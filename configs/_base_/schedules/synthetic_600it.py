@@ -17,5 +17,7 @@ default_hooks = dict(
     checkpoint=dict(type="CheckpointHook", by_epoch=False, interval=200, max_keep_ckpts=2),
     sampler_seed=dict(type="DistSamplerSeedHook"),
     finite_check=dict(type="FiniteTrainingHook"),  # no NaN weights saved
+    # draws only when tools/test.py --show / --show-dir turns it on (mmseg's)
+    visualization=dict(type="SegVisualizationHook"),
 )
 log_processor = dict(by_epoch=False)
