@@ -13,6 +13,8 @@ _UNIT_FIELDS = (
     "background_stripe_prob",
     "saliency_hole_prob",
     "saliency_false_positive_prob",
+    "saliency_small_area",
+    "saliency_small_miss_prob",
 )
 
 
@@ -48,7 +50,16 @@ class SyntheticDesign:
         noise_std: standard deviation of the pixel noise, in grey levels.
         saliency_blur: Gaussian sigma of the saliency map.
         saliency_hole_prob: probability of each of two holes cut into the saliency map.
-        saliency_false_positive_prob: probability of each of two false-positive blobs.
+        saliency_false_positive_prob: probability that a clutter blob (a salient
+            object of no class) is lit in the saliency map.
+        saliency_contrast_range: object pixels whose local contrast (grey levels,
+            see ``saliency.local_contrast``) is below the first value are missed,
+            above the second kept; linear between.
+        saliency_contrast_sigma: smoothing of the local contrast.
+        saliency_bleed: largest radius by which the map spills past object edges.
+        saliency_small_area: objects with a visible area below this fraction of
+            the image are small.
+        saliency_small_miss_prob: probability that a small object is missed.
     """
 
     mark_size_ratio: float = 0.05
@@ -68,6 +79,11 @@ class SyntheticDesign:
     saliency_blur: float = 0.015
     saliency_hole_prob: float = 0.4
     saliency_false_positive_prob: float = 0.4
+    saliency_contrast_range: tuple[float, float] = (15.0, 50.0)
+    saliency_contrast_sigma: float = 0.03
+    saliency_bleed: float = 0.04
+    saliency_small_area: float = 0.08
+    saliency_small_miss_prob: float = 0.5
 
     def __post_init__(self) -> None:
         for name in _UNIT_FIELDS:
@@ -86,6 +102,7 @@ class SyntheticDesign:
             raise ValueError("SyntheticDesign.class_count_weights must be non-negative, sum > 0")
         if self.max_objects < 1 or self.noise_std < 0 or self.saliency_blur < 0:
             raise ValueError("SyntheticDesign: max_objects >= 1, noise_std, saliency_blur >= 0")
+        _check_saliency_errors(self)
 
     @classmethod
     def from_kwargs(cls, **kwargs: Any) -> "SyntheticDesign":
@@ -109,3 +126,15 @@ class SyntheticDesign:
 def _check_range(name: str, value: float, low: float, high: float) -> None:
     if not low <= value <= high:
         raise ValueError(f"SyntheticDesign.{name} must be in [{low}, {high}], got {value}")
+
+
+def _check_saliency_errors(design: SyntheticDesign) -> None:
+    """Bounds of the saliency error model's non-probability fields."""
+    low, high = design.saliency_contrast_range
+    if not 0.0 <= low <= high <= 442.0:
+        raise ValueError(
+            "SyntheticDesign.saliency_contrast_range must satisfy 0 <= low <= high <= 442 "
+            f"(grey levels of RGB distance), got {design.saliency_contrast_range}"
+        )
+    _check_range("saliency_contrast_sigma", design.saliency_contrast_sigma, 0.0, 0.5)
+    _check_range("saliency_bleed", design.saliency_bleed, 0.0, 0.5)
