@@ -8,6 +8,7 @@ from typing import Dict, Optional
 
 from mmseg.registry import DATASETS
 
+from .seeded_sampling import SeededItemsMixin
 from .wsss_dataset import WSSSDataset
 
 
@@ -57,7 +58,7 @@ def read_synthetic_meta(data_root: str) -> dict:
 
 
 @DATASETS.register_module()
-class SyntheticWSSSDataset(WSSSDataset):
+class SyntheticWSSSDataset(SeededItemsMixin, WSSSDataset):
     """The synthetic dataset written by the project's generator.
 
     Layout under ``data_root``::
@@ -73,7 +74,10 @@ class SyntheticWSSSDataset(WSSSDataset):
     ``metainfo`` with ``classes`` (``generator_version`` is kept in the
     metainfo). Without ``label_file``, ``<split>_cls.txt`` beside the split
     list is used when it exists, else labels are derived from the masks.
-    Arguments as :class:`WSSSDataset`.
+    Items may be :class:`~.seeded_sampling.SeededIndex` (from
+    ``SeededInfiniteSampler``): the pipeline then runs under that seed, so the
+    batches do not depend on the loader's worker count. Arguments as
+    :class:`WSSSDataset`.
     """
 
     DEFAULT_DATA_PREFIX: Dict[str, str] = dict(
