@@ -58,6 +58,7 @@ class ExperimentPlan:
         batch_size: override of the configs' batch size (None: the configs').
         scales: stage-2 CAM scales.
         methods: which of ``METHODS`` to train.
+        splits: which splits stage 2 scores.
         options: extra ``--cfg-options`` of every method's training and stage 2.
     """
 
@@ -70,6 +71,7 @@ class ExperimentPlan:
     batch_size: Optional[int] = None
     scales: Tuple[float, ...] = (0.5, 1.0, 1.5, 2.0)
     methods: Tuple[str, ...] = METHODS
+    splits: Tuple[str, ...] = SPLITS
     options: Dict[str, object] = field(default_factory=dict)
 
 
@@ -174,7 +176,7 @@ def run_experiment(
     cams: Dict[str, Dict[str, str]] = {}
     scores: Dict[str, Dict[str, dict]] = {}
     for name, checkpoint in checkpoints.items():
-        for split in SPLITS:
+        for split in plan.splits:
             out = f"pseudo_{name}_{split}"
             metrics = stages.gen_pseudo(
                 out, CONFIGS[name], checkpoint,
@@ -183,7 +185,7 @@ def run_experiment(
             cams.setdefault(name, {})[split] = osp.join(stages.work_dir, out, "cams")
             scores.setdefault(name, {})[split] = summarise(metrics)
     if "cam" in checkpoints:
-        for split in SPLITS:
+        for split in plan.splits:
             metrics = stages.gen_pseudo(
                 f"pseudo_cam_fused_{split}", CONFIGS["cam"], None,
                 ["--split", split, "--from-cams", cams["cam"][split],

@@ -34,11 +34,11 @@ class StageRunner:
     """
 
     def __init__(self, work_dir: str, python: str = sys.executable, quiet: bool = False) -> None:
-        self.work_dir = work_dir
+        self.work_dir = osp.abspath(work_dir)
         self.python = python
         self.quiet = quiet
-        os.makedirs(work_dir, exist_ok=True)
-        self.log_path = osp.join(work_dir, "pipeline.log")
+        os.makedirs(self.work_dir, exist_ok=True)
+        self.log_path = osp.join(self.work_dir, "pipeline.log")
         self.timings: Dict[str, float] = {}
 
     def run(self, name: str, args: Sequence[str]) -> None:
@@ -84,7 +84,7 @@ class StageRunner:
             options: ``--cfg-options``.
             out_dir: the run's folder (e.g. a cache shared by several pipelines).
         """
-        work_dir = out_dir or osp.join(self.work_dir, name)
+        work_dir = osp.abspath(out_dir) if out_dir else osp.join(self.work_dir, name)
         done = osp.join(work_dir, "DONE")
         if osp.isfile(done):
             print(f"[pipeline] {name}: done before, reusing {work_dir}", flush=True)

@@ -469,3 +469,29 @@ def test_dataset_class_loads_it(dataset):
         np.testing.assert_array_equal(item["gt_label"], expected)
         assert os.path.isfile(item["img_path"]) and os.path.isfile(item["sal_path"])
         assert os.path.isfile(item["seg_map_path"])
+
+
+def test_dataset_class_takes_class_names_from_a_text_file(dataset, tmp_path):
+    import shutil
+
+    from mmseg_l2g.datasets import SyntheticWSSSDataset
+    from mmseg_l2g.datasets.synthetic_wsss_dataset import read_class_names
+
+    root, _ = dataset
+    voc = tmp_path / "voc"
+    shutil.copytree(root, voc)
+    os.remove(voc / "meta.json")
+    split = "ImageSets/Segmentation/train.txt"
+    with pytest.raises(FileNotFoundError, match="classes.txt"):
+        SyntheticWSSSDataset(data_root=str(voc), ann_file=split)
+    (voc / "classes.txt").write_text("a\n\nb\nc\nd\n")  # blank lines skipped
+    loaded = SyntheticWSSSDataset(data_root=str(voc), ann_file=split)
+    assert loaded.metainfo["classes"] == ("background", "a", "b", "c", "d")
+    assert len(loaded.metainfo["palette"]) == 5
+    other = tmp_path / "names.txt"
+    other.write_text("bg\nw\nx\ny\nz\n")  # a background line is kept as given
+    loaded = SyntheticWSSSDataset(data_root=str(voc), ann_file=split, class_names_file=str(other))
+    assert loaded.metainfo["classes"] == ("bg", "w", "x", "y", "z")
+    other.write_text("w\nw\n")
+    with pytest.raises(ValueError, match="twice"):
+        read_class_names(str(other))
