@@ -102,6 +102,7 @@ def run_demo(
         make_synthetic(data_root, plan.num_train, plan.num_val, seed=seed, size=plan.size)
     data_root = osp.abspath(data_root)
     dataset = dataset_arguments(data_root, classes_file, saliency_dir)
+    names = class_names(data_root, classes_file)
     experiment = run_experiment(
         stages,
         ExperimentPlan(
@@ -111,6 +112,7 @@ def run_demo(
             size=plan.size,
             batch_size=batch_size,
             scales=tuple(plan.scales),
+            options={"model.head.num_classes": len(names) - 1},
         ),
         data_root,
         seed,
@@ -196,22 +198,36 @@ def dataset_arguments(
             "in label-index order) or pass --classes FILE"
         )
     if saliency_dir is not None:
-        if not osp.isdir(osp.join(data_root, saliency_dir)):
-            raise FileNotFoundError(
-                f"saliency folder not found: {osp.join(data_root, saliency_dir)}"
-            )
+        folder = osp.join(data_root, saliency_dir)
+        if not osp.isdir(folder):
+            raise FileNotFoundError(f"saliency folder not found: {folder}")
+        # The whole prefix: a partial one would drop the others' defaults.
+        arguments["data_prefix.img_path"] = "JPEGImages"
+        arguments["data_prefix.seg_map_path"] = "SegmentationClass"
         arguments["data_prefix.sal_path"] = saliency_dir
     return arguments
 
 
+def class_names(data_root: str, classes_file: Optional[str]) -> tuple:
+    """The C+1 class names the dataset will use (see ``SyntheticWSSSDataset``)."""
+    from ..datasets.synthetic_wsss_dataset import (
+        CLASS_NAMES_FILE,
+        read_class_names,
+        read_synthetic_meta,
+    )
+
+    if classes_file is None and osp.isfile(osp.join(data_root, "meta.json")):
+        return tuple(read_synthetic_meta(data_root)["classes"])
+    return read_class_names(classes_file or osp.join(data_root, CLASS_NAMES_FILE))
+
+
 def segmenter_classes(data_root: str, classes_file: Optional[str]) -> Dict[str, object]:
     """``--cfg-options`` giving the segmenter config another dataset's classes (none for ours)."""
-    from ..datasets.synthetic_wsss_dataset import CLASS_NAMES_FILE, read_class_names
     from ..datasets.wsss_dataset import bit_colormap
 
     if classes_file is None and osp.isfile(osp.join(data_root, "meta.json")):
         return {}
-    names = list(read_class_names(classes_file or osp.join(data_root, CLASS_NAMES_FILE)))
+    names = list(class_names(data_root, classes_file))
     options: Dict[str, object] = {"model.decode_head.num_classes": len(names)}
     for loader in _LOADERS:
         options[f"{loader}.dataset.metainfo.classes"] = "[" + ",".join(names) + "]"
@@ -230,7 +246,13 @@ def _figure(
 ) -> str:
     from ..datasets.synthetic_wsss_dataset import SyntheticWSSSDataset
 
-    arguments = {k: v for k, v in dataset.items() if k == "class_names_file"}
+    arguments: Dict[str, object] = {}
+    for key, value in dataset.items():  # "data_prefix.sal_path" -> data_prefix=dict(...)
+        if "." in key:
+            outer, inner = key.split(".", 1)
+            arguments.setdefault(outer, {})[inner] = value  # type: ignore[index]
+        else:
+            arguments[key] = value
     ds = SyntheticWSSSDataset(
         data_root=data_root, ann_file="ImageSets/Segmentation/train.txt", lazy_init=False,
         **arguments,
