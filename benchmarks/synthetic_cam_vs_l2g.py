@@ -22,6 +22,7 @@ import os
 import os.path as osp
 import sys
 import time
+from dataclasses import asdict
 from typing import List, Optional
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -77,8 +78,10 @@ def run_seed(seed: int, args: argparse.Namespace, plan: ExperimentPlan) -> dict:
         data_root, args.num_train, args.num_val, seed=seed, size=args.size, progress=False,
         **plan.design,
     )  # fmt: skip
-    options_tag = hashlib.md5(json.dumps(plan.options, sort_keys=True).encode()).hexdigest()[:8]
-    run_dir = osp.join(args.work_dir, f"seed{seed}_{tag}_{args.iters}it_{options_tag}")
+    # A finished stage is reused only by a run of the same plan and data.
+    plan_text = json.dumps([asdict(plan), args.num_train, args.num_val], sort_keys=True)
+    plan_tag = hashlib.md5(plan_text.encode()).hexdigest()[:8]
+    run_dir = osp.join(args.work_dir, f"seed{seed}_{args.iters}it_{plan_tag}")
     stages = StageRunner(run_dir, quiet=args.quiet)
     start = time.time()
     row = run_experiment(stages, plan, data_root, seed, cache_dir=args.work_dir)
