@@ -1,10 +1,13 @@
 """Probe: the scale of the global network's class logits over objects during training.
 
-Trains the plain CAM and then L2G from it (as ``synthetic_cam_vs_l2g.py`` does)
-and every ``--every`` iterations prints, over the val objects, the mean of each
-object's peak class logit and of its mean class logit (the logit of the
-object's class at the stride-8 pixels inside it), and their ratio. It shows how
-L2G's softmax-only training changes the raw logits the CAM is read from.
+Trains the plain CAM and an L2G variant through ``tools/train.py`` as the
+benchmark does (``synthetic_cam_vs_l2g.py``: both from the backbone pretrained
+on a separate synthetic corpus, fresh heads, the configs' schedule), keeping a
+checkpoint every ``--every`` iterations, then reads each checkpoint: over the
+val objects, the mean of each object's peak class logit and of its mean class
+logit (the logit of the object's class at the stride-8 pixels inside it), and
+their ratio. It shows how L2G's softmax-only training changes the raw logits
+the CAM is read from.
 
     python benchmarks/probe_logit_scale.py --seed 1
 """
@@ -21,11 +24,23 @@ sys.path.insert(0, ROOT)
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
+from mmengine.config import Config  # noqa: E402
 from mmengine.registry import DefaultScope  # noqa: E402
+from mmengine.runner import load_checkpoint  # noqa: E402
+from mmseg.registry import MODELS  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from benchmarks import synthetic_cam_vs_l2g as bench  # noqa: E402
+import mmseg_l2g  # noqa: E402,F401
 from mmseg_l2g.datasets.synthetic import make_synthetic  # noqa: E402
+from mmseg_l2g.experiments.experiment import (  # noqa: E402
+    CONFIGS,
+    ExperimentPlan,
+    data_options,
+    loop_options,
+    pretrain_backbone,
+    pretrained_backbone_options,
+)
+from mmseg_l2g.experiments.stages import StageRunner  # noqa: E402
 from mmseg_l2g.io import atomic_write_json  # noqa: E402
 
 
@@ -34,16 +49,15 @@ def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--variant", default="l2g", choices=["l2g", "l2g_sal"])
-    p.add_argument("--cam-iters", type=int, default=1000)
-    p.add_argument("--l2g-iters", type=int, default=500)
+    p.add_argument("--iters", type=int, default=1000, help="iterations of each method")
+    p.add_argument("--pretrain-iters", type=int, default=1000)
+    p.add_argument("--pretrain-images", type=int, default=1000)
     p.add_argument("--every", type=int, default=100, help="iterations between probes")
     p.add_argument("--num-train", type=int, default=400)
-    p.add_argument("--num-val", type=int, default=100)
+    p.add_argument("--num-val", type=int, default=200)
     p.add_argument("--probe-images", type=int, default=30, help="val images probed")
     p.add_argument("--size", type=int, default=128)
-    p.add_argument("--workers", type=int, default=1)
-    p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    p.add_argument("--data-dir", default="work_dirs/synthetic_bench")
+    p.add_argument("--work-dir", default="work_dirs/probe_logit_scale")
     p.add_argument("--out", default="benchmarks/results/probe_logit_scale.json")
     return p.parse_args(argv)
 
@@ -84,16 +98,22 @@ class LogitProbe:
         return dict(peak=round(peak, 3), mean=round(mean, 3), ratio=round(mean / peak, 3))
 
 
-def train_and_probe(model, batches, iters: int, lr: float, probe: LogitProbe, every: int, tag: str):
-    """The benchmark's training, probing every ``every`` iterations and at the end."""
-    rows: List[dict] = []
-
-    def record(step: int) -> None:
-        if step % every == 0 or step == iters:
-            rows.append(dict(stage=tag, iteration=step, **probe(model)))
-            print(json.dumps(rows[-1]), flush=True)
-
-    bench.train(model, batches, iters, lr, tag, callback=record)
+def probe_run(
+    name: str, options: Dict[str, object], work_dir: str, every: int, probe: "LogitProbe"
+) -> List[dict]:
+    """Probes the fresh model (iteration 0) and every checkpoint of a finished run."""
+    cfg = Config.fromfile(osp.join(ROOT, CONFIGS[name]))
+    cfg.merge_from_dict(options)
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    rows = [dict(stage=name, iteration=0, **probe(model))]
+    iteration = every
+    while osp.isfile(osp.join(work_dir, f"iter_{iteration}.pth")):
+        load_checkpoint(model, osp.join(work_dir, f"iter_{iteration}.pth"), map_location="cpu")
+        rows.append(dict(stage=name, iteration=iteration, **probe(model)))
+        iteration += every
+    for row in rows:
+        print(json.dumps(row), flush=True)
     return rows
 
 
@@ -101,25 +121,30 @@ def main(argv=None) -> List[dict]:
     """Runs the probe; prints one JSON line per probe and writes them all."""
     args = parse_args(argv)
     DefaultScope.get_instance(f"probe{os.getpid()}", scope_name="mmseg")
-    data_root = osp.join(args.data_dir, f"seed{args.seed}_{args.size}_{args.num_train}_probe")
+    data_root = osp.abspath(
+        osp.join(args.work_dir, f"data_seed{args.seed}_{args.size}_{args.num_train}")
+    )
     make_synthetic(
         data_root, args.num_train, args.num_val, seed=args.seed, size=args.size, progress=False
     )
-    bench_args = bench.parse_args(["--device", args.device, "--workers", str(args.workers)])
-    torch.manual_seed(args.seed)
+    plan = ExperimentPlan(
+        iters=args.iters,
+        pretrain_iters=args.pretrain_iters,
+        pretrain_images=args.pretrain_images,
+        size=args.size,
+    )
+    stages = StageRunner(osp.join(args.work_dir, f"seed{args.seed}"), quiet=True)
+    pretrained = pretrain_backbone(stages, plan, args.work_dir)
     probe = LogitProbe(data_root, args.probe_images)
-    _, cam, batches = bench.build("cam", bench_args, data_root, args.seed)
-    init_at = max(args.cam_iters - args.l2g_iters, 0)
-    rows = train_and_probe(cam, batches, init_at, bench_args.lr, probe, args.every, "cam")
-    init = {k: v.detach().clone() for k, v in cam.state_dict().items()}
-    rows += train_and_probe(
-        cam, batches, args.cam_iters - init_at, bench_args.l2g_lr, probe, args.every, "cam tail"
-    )
-    _, model, batches = bench.build(args.variant, bench_args, data_root, args.seed)
-    model.load_state_dict(bench.l2g_state_from_cam(init), strict=False)
-    rows += train_and_probe(
-        model, batches, args.l2g_iters, bench_args.l2g_lr, probe, args.every, args.variant
-    )
+    rows: List[dict] = []
+    for name in ("cam", args.variant):
+        options = dict(data_options(data_root), **{"randomness.seed": args.seed})
+        options.update(pretrained_backbone_options(pretrained))
+        train_options = dict(options, **loop_options(args.iters, None))
+        train_options["default_hooks.checkpoint.interval"] = args.every
+        train_options["default_hooks.checkpoint.max_keep_ckpts"] = -1
+        stages.train(name, CONFIGS[name], train_options)
+        rows += probe_run(name, options, osp.join(stages.work_dir, name), args.every, probe)
     os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
     atomic_write_json(args.out, dict(args=vars(args), rows=rows))
     return rows

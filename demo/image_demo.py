@@ -23,7 +23,8 @@ from mmengine.dataset import pseudo_collate
 from mmseg.apis import inference_model, init_model
 from mmseg.structures import SegDataSample
 
-from mmseg_l2g.apis import render_cam_panel, save_cam_panel, save_palette_png
+from mmseg_l2g.io import save_palette_png
+from mmseg_l2g.stage2.overlay import render_cam_panel, save_cam_panel
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:

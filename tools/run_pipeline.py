@@ -1,4 +1,4 @@
-"""The end-to-end demo: python tools/run_pipeline.py (synthetic data, all three stages)."""
+"""The end-to-end demo: python tools/run_pipeline.py (synthetic data or yours; three stages)."""
 
 import argparse
 
@@ -10,7 +10,22 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--work-dir", default="work_dirs/demo", help="output folder")
     parser.add_argument(
-        "--data-root", default=None, help="a VOC-layout dataset (default: generated synthetic)"
+        "--data-root",
+        default=None,
+        help="your VOC-layout dataset: JPEGImages/, SegmentationClass/, "
+        "ImageSets/Segmentation/{train,val}.txt (+ {train,val}_cls.txt), a saliency folder, "
+        "classes.txt (default: generated synthetic data)",
+    )
+    parser.add_argument(
+        "--classes",
+        default=None,
+        help="class-name file, one foreground class a line in label-index order "
+        "(default: DATA_ROOT/classes.txt or the synthetic meta.json)",
+    )
+    parser.add_argument(
+        "--saliency-dir",
+        default=None,
+        help="saliency folder of grey PNGs, relative to the data root (default: Saliency)",
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of the data and the training")
     parser.add_argument("--budget", choices=sorted(BUDGETS), default="default", help="how much")
@@ -29,6 +44,8 @@ def main() -> None:
         budget=args.budget,
         batch_size=args.batch_size,
         quiet=args.quiet,
+        classes_file=args.classes,
+        saliency_dir=args.saliency_dir,
     )
 
 

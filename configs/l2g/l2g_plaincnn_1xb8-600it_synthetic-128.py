@@ -7,3 +7,6 @@ _base_ = [
     "../_base_/default_runtime.py",
     "../_base_/tta_l2g.py",
 ]
+# Each draw of a sample gets its transforms' seed from (run seed, pass, index):
+# the same seed gives the same batches with any number of loader workers.
+train_dataloader = dict(sampler=dict(type="SeededInfiniteSampler", shuffle=True))

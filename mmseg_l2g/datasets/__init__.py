@@ -2,6 +2,7 @@
 
 from . import transforms  # noqa: F401
 from .coco_wsss_dataset import COCO_CLASSES, COCOWSSSDataset
+from .seeded_sampling import SeededIndex, SeededInfiniteSampler
 from .synthetic_wsss_dataset import SyntheticWSSSDataset
 from .voc_wsss_dataset import VOC_CLASSES, VOCWSSSDataset
 from .wsss_dataset import WSSSDataset, bit_colormap
@@ -9,6 +10,8 @@ from .wsss_dataset import WSSSDataset, bit_colormap
 __all__ = [
     "COCO_CLASSES",
     "COCOWSSSDataset",
+    "SeededIndex",
+    "SeededInfiniteSampler",
     "SyntheticWSSSDataset",
     "VOC_CLASSES",
     "VOCWSSSDataset",

@@ -1,4 +1,9 @@
-"""The end-to-end demo: synthetic data -> CAM / L2G / L2G+saliency -> pseudo masks -> DeepLab."""
+"""The end-to-end demo: data -> pretrained backbone -> CAM / L2G / L2G+saliency -> masks -> DeepLab.
+
+Stages 1 and 2 are the experiment driver's (:mod:`.experiment`, shared with the
+synthetic benchmark); the demo adds pseudo masks of the train split from the
+better L2G run, a DeepLab-v2 trained on them, a figure and ``summary.json``.
+"""
 
 import json
 import math
@@ -8,18 +13,12 @@ from dataclasses import asdict, dataclass
 from typing import Dict, List, Optional
 
 from ..io import atomic_write_json
-from .checkpoints import cam_to_l2g_init
+from .experiment import CONFIGS, FIXED_THR, ExperimentPlan, loop_options, run_experiment
 from .figure import write_comparison_figure
 from .stages import StageRunner
 
-L2G_CONFIGS = dict(
-    cam="configs/l2g/cam_plaincnn_1xb8-600it_synthetic-128.py",
-    l2g="configs/l2g/l2g_plaincnn_1xb8-600it_synthetic-128.py",
-    l2g_sal="configs/l2g/l2g-sal_plaincnn_1xb8-600it_synthetic-128.py",
-)
-# Background thresholds scored in stage 2; from 0.01, as L2G's maps are peaky.
-SWEEP = ["0.01", "0.02", "0.03", "0.04"] + [f"{0.05 * i:.2f}" for i in range(1, 20)]
 SEG_CONFIG = "configs/deeplab/deeplabv2_r18tiny_1xb8-300it_synthetic-128_l2g-pseudo.py"
+SUMMARY_METHODS = ("cam", "cam_fused", "l2g", "l2g_sal")
 
 
 @dataclass(frozen=True)
@@ -28,11 +27,11 @@ class Budget:
 
     Attributes:
         num_train: synthetic training images (pseudo masks are made for these).
-        num_val: synthetic validation images (the segmenter is scored on these).
+        num_val: synthetic validation images (stage 2 and the segmenter are scored on these).
         size: image side in pixels.
-        cam_iters: plain-CAM iterations; L2G starts from the CAM network at
-            ``cam_iters - l2g_iters`` so both global networks get ``cam_iters``.
-        l2g_iters: iterations of each L2G run.
+        iters: iterations of each classifier (plain CAM, L2G, L2G + saliency).
+        pretrain_images: images of the separate pretraining corpus.
+        pretrain_iters: iterations of the backbone's classification pretraining.
         seg_iters: segmenter iterations.
         scales: CAM inference scales.
     """
@@ -40,36 +39,27 @@ class Budget:
     num_train: int
     num_val: int
     size: int
-    cam_iters: int
-    l2g_iters: int
+    iters: int
+    pretrain_images: int
+    pretrain_iters: int
     seg_iters: int
     scales: tuple = (0.5, 1.0, 1.5, 2.0)
 
 
 BUDGETS: Dict[str, Budget] = dict(
     tiny=Budget(
-        num_train=16, num_val=8, size=128, cam_iters=4, l2g_iters=2, seg_iters=2, scales=(1.0,)
+        num_train=16, num_val=8, size=128, iters=2, pretrain_images=16, pretrain_iters=2,
+        seg_iters=2, scales=(1.0,),
     ),
     default=Budget(
-        num_train=400, num_val=100, size=128, cam_iters=600, l2g_iters=200, seg_iters=300
+        num_train=300, num_val=100, size=128, iters=200, pretrain_images=400,
+        pretrain_iters=400, seg_iters=200, scales=(1.0, 1.5),
     ),
     long=Budget(
-        num_train=800, num_val=200, size=128, cam_iters=2000, l2g_iters=1000, seg_iters=1000
+        num_train=800, num_val=200, size=128, iters=1000, pretrain_images=1000,
+        pretrain_iters=1000, seg_iters=1000,
     ),
-)
-
-
-def _loop_options(iters: int, batch_size: Optional[int]) -> Dict[str, object]:
-    options: Dict[str, object] = {
-        "train_cfg.max_iters": iters,
-        "train_cfg.val_interval": max(iters, 1),
-        "param_scheduler.0.end": iters,
-        "default_hooks.checkpoint.interval": max(iters, 1),
-        "default_hooks.logger.interval": max(1, min(50, iters // 4)),
-    }
-    if batch_size is not None:
-        options["train_dataloader.batch_size"] = batch_size
-    return options
+)  # fmt: skip
 
 
 def run_demo(
@@ -79,106 +69,102 @@ def run_demo(
     budget: str = "default",
     batch_size: Optional[int] = None,
     quiet: bool = False,
+    classes_file: Optional[str] = None,
+    saliency_dir: Optional[str] = None,
 ) -> dict:
-    """Runs the three stages on the synthetic data; writes ``summary.json`` and a figure.
+    """Runs the three stages; writes ``summary.json`` and a figure.
 
     Args:
         work_dir: output folder (stages already complete there are reused).
-        data_root: a VOC-layout dataset; generated (seed ``seed``) when missing.
-        seed: seed of the data and of every training.
+        data_root: your own VOC-layout dataset (see :func:`dataset_arguments`); None
+            generates the synthetic data (seed ``seed``) in ``work_dir``.
+        seed: seed of the generated data and of every training.
         budget: a key of ``BUDGETS``.
         batch_size: override the configs' batch size.
         quiet: keep the tools' logs in ``<work_dir>/pipeline.log`` only.
+        classes_file: class names, one foreground class a line (default: the
+            dataset's ``meta.json`` or ``<data_root>/classes.txt``).
+        saliency_dir: the saliency folder, relative to ``data_root`` (default ``Saliency``).
 
     Returns:
         The summary dict (also ``<work_dir>/summary.json``).
     """
-    from ..datasets.synthetic import make_synthetic
-
     if budget not in BUDGETS:
         raise ValueError(f"unknown budget {budget!r}; choose from {sorted(BUDGETS)}")
     plan = BUDGETS[budget]
     start = time.time()
-    data_root = data_root or osp.join(work_dir, f"data_seed{seed}")
-    check_work_dir(work_dir, dict(seed=seed, budget=budget, batch_size=batch_size,
-                                  data_root=osp.abspath(data_root)))  # fmt: skip
+    identity = dict(seed=seed, budget=budget, batch_size=batch_size, classes_file=classes_file,
+                    saliency_dir=saliency_dir,
+                    data_root=osp.abspath(data_root) if data_root else None)  # fmt: skip
+    check_work_dir(work_dir, identity)
     stages = StageRunner(work_dir, quiet=quiet)
-    if not osp.isfile(osp.join(data_root, "meta.json")):
-        print(f"[pipeline] generating synthetic data in {data_root}", flush=True)
+    if data_root is None:
+        from ..datasets.synthetic import make_synthetic
+
+        data_root = osp.abspath(osp.join(work_dir, f"data_seed{seed}"))
+        print(f"[pipeline] synthetic data in {data_root}", flush=True)
         make_synthetic(data_root, plan.num_train, plan.num_val, seed=seed, size=plan.size)
-    data = {
-        "train_dataloader.dataset.data_root": data_root,
-        "val_dataloader.dataset.data_root": data_root,
-        "test_dataloader.dataset.data_root": data_root,
-        "randomness.seed": seed,
-    }
-
-    # Stage 1: the plain-CAM baseline, then L2G (with and without saliency)
-    # starting from the CAM network, so every global network gets cam_iters.
-    init_iter = max(plan.cam_iters - plan.l2g_iters, 1)
-    cam_opts = dict(data, **_loop_options(plan.cam_iters, batch_size))
-    cam_opts["default_hooks.checkpoint.interval"] = init_iter
-    cam_ckpt = stages.train("cam", L2G_CONFIGS["cam"], cam_opts)
-    init = cam_to_l2g_init(
-        osp.join(work_dir, "cam", f"iter_{init_iter}.pth"), osp.join(work_dir, "l2g_init.pth")
+    data_root = osp.abspath(data_root)
+    dataset = dataset_arguments(data_root, classes_file, saliency_dir)
+    names = class_names(data_root, classes_file)
+    experiment = run_experiment(
+        stages,
+        ExperimentPlan(
+            iters=plan.iters,
+            pretrain_iters=plan.pretrain_iters,
+            pretrain_images=plan.pretrain_images,
+            size=plan.size,
+            batch_size=batch_size,
+            scales=tuple(plan.scales),
+            options={"model.head.num_classes": len(names) - 1},
+        ),
+        data_root,
+        seed,
+        cache_dir=osp.join(work_dir, "pretrain"),
+        dataset=dataset,
     )
-    ckpts = {"cam": cam_ckpt}
-    for name in ("l2g", "l2g_sal"):
-        opts = dict(data, load_from=init, **_loop_options(plan.l2g_iters, batch_size))
-        ckpts[name] = stages.train(name, L2G_CONFIGS[name], opts)
+    scores = experiment["scores"]
 
-    # Stage 2: CAMs of the train split, swept over background thresholds.
-    scales = [str(s) for s in plan.scales]
-    scores: Dict[str, dict] = {}
-    for name, ckpt in ckpts.items():
-        scores[name] = stages.gen_pseudo(
-            f"pseudo_{name}",
-            L2G_CONFIGS[name],
-            ckpt,
-            ["--split", "train", "--save-cams", "--sweep", *SWEEP, "--scales", *scales],
-            data,
-        )
-    best = max(("l2g", "l2g_sal"), key=lambda n: _best(scores[n])[1])
-    best_thr = _best(scores[best])[0]
+    # Pseudo masks of the train split from the better L2G run, at its val-best threshold.
+    best = max(("l2g", "l2g_sal"), key=lambda n: _nan_low(scores[n]["val"]["best_miou"]))
+    best_thr = scores[best]["val"]["best_thr"]
+    data = {f"{k}.dataset.{a}": v for k in _LOADERS for a, v in dict(dataset).items()}
+    data.update({f"{k}.dataset.data_root": data_root for k in _LOADERS})
+    data["randomness.seed"] = seed
     stages.gen_pseudo(
-        f"masks_{best}",
-        L2G_CONFIGS[best],
-        None,
-        [
-            "--split",
-            "train",
-            "--from-cams",
-            osp.join(work_dir, f"pseudo_{best}", "cams"),
-            "--bg-thr",
-            f"{best_thr}",
-        ],
+        f"masks_{best}", CONFIGS[best], None,
+        ["--split", "train", "--from-cams", experiment["cams"][best]["train"],
+         "--bg-thr", f"{best_thr}"],
         data,
-    )
+    )  # fmt: skip
     mask_dir = osp.join(work_dir, f"masks_{best}", "masks")
 
     # Stage 3: the segmenter on the pseudo masks, scored on the real val masks.
-    seg_opts = dict(data, **_loop_options(plan.seg_iters, batch_size))
+    seg_data = {f"{k}.dataset.data_root": data_root for k in _LOADERS}
+    seg_data.update(segmenter_classes(data_root, classes_file))
+    seg_opts = dict(seg_data, **loop_options(plan.seg_iters, batch_size))
+    seg_opts["randomness.seed"] = seed
     seg_opts["train_dataloader.dataset.data_prefix.seg_map_path"] = osp.abspath(mask_dir)
     seg_ckpt = stages.train("seg", SEG_CONFIG, seg_opts)
-    seg_metrics = stages.test("seg_test", SEG_CONFIG, seg_ckpt, data)
+    seg_metrics = stages.test("seg_test", SEG_CONFIG, seg_ckpt, seg_data)
 
-    summary = dict(
-        cam_miou=_best(scores["cam"])[1],
-        l2g_miou=_best(scores["l2g"])[1],
-        l2g_sal_miou=_best(scores["l2g_sal"])[1],
-        cam_best_thr=_best(scores["cam"])[0],
-        l2g_best_thr=_best(scores["l2g"])[0],
-        l2g_sal_best_thr=_best(scores["l2g_sal"])[0],
+    summary: dict = {}
+    for name in SUMMARY_METHODS:
+        val = scores[name]["val"]
+        summary[f"{name}_miou"] = val["best_miou"]
+        summary[f"{name}_best_thr"] = val["best_thr"]
+        summary[f"{name}_fixed_miou"] = val["fixed_miou"]
+    summary.update(
         seg_trained_on=best,
         seg_miou=float(seg_metrics.get("mIoU", math.nan)),
+        scores=scores,
         seconds=round(time.time() - start, 1),
         stage_seconds={k: round(v, 1) for k, v in stages.timings.items()},
         budget=dict(name=budget, **asdict(plan)),
         seed=seed,
         data_root=data_root,
     )
-    figure = _figure(work_dir, data_root)
-    summary["figure"] = figure
+    summary["figure"] = _figure(work_dir, data_root, experiment["cams"], dataset)
     atomic_write_json(osp.join(work_dir, "summary.json"), summary)
     print(format_summary(summary), flush=True)
     return summary
@@ -205,44 +191,127 @@ def check_work_dir(work_dir: str, identity: dict) -> None:
     atomic_write_json(path, identity)
 
 
-def _best(metrics: dict) -> tuple:
-    """(best threshold, its mIoU in %) from a stage-2 ``metrics.json`` (scores in %)."""
-    if not metrics:
-        return (math.nan, math.nan)
-    return (float(metrics["best_thr"]), round(float(metrics["best_miou"]), 2))
+_LOADERS = ("train_dataloader", "val_dataloader", "test_dataloader")
 
 
-def _figure(work_dir: str, data_root: str, rows: int = 4) -> str:
+def dataset_arguments(
+    data_root: str, classes_file: Optional[str] = None, saliency_dir: Optional[str] = None
+) -> Dict[str, object]:
+    """The dataset arguments the configs need for a VOC-layout folder.
+
+    Expected layout: ``JPEGImages/<id>.jpg``, ``SegmentationClass/<id>.png``
+    (class indices, 255 ignored), ``ImageSets/Segmentation/{train,val}.txt``,
+    optionally ``ImageSets/Segmentation/{train,val}_cls.txt`` (``<id> <0-based
+    class index> ...``; else labels come from the masks) and a folder of grey
+    saliency PNGs; class names from ``meta.json`` (the generator's),
+    ``classes.txt`` in the root or ``classes_file``.
+
+    Raises:
+        FileNotFoundError: the root, its images, split lists or class names are missing.
+    """
+    for part in ("JPEGImages", "ImageSets/Segmentation/train.txt"):
+        if not osp.exists(osp.join(data_root, part)):
+            raise FileNotFoundError(f"{data_root}: not a VOC-layout dataset ({part} is missing)")
+    arguments: Dict[str, object] = {}
+    if classes_file is not None:
+        if not osp.isfile(classes_file):
+            raise FileNotFoundError(f"class-name file not found: {classes_file}")
+        arguments["class_names_file"] = osp.abspath(classes_file)
+    elif not any(osp.isfile(osp.join(data_root, n)) for n in ("meta.json", "classes.txt")):
+        raise FileNotFoundError(
+            f"{data_root}: no class names: add classes.txt (one foreground class name a line, "
+            "in label-index order) or pass --classes FILE"
+        )
+    if saliency_dir is not None:
+        folder = osp.join(data_root, saliency_dir)
+        if not osp.isdir(folder):
+            raise FileNotFoundError(f"saliency folder not found: {folder}")
+        # The whole prefix: a partial one would drop the others' defaults.
+        arguments["data_prefix.img_path"] = "JPEGImages"
+        arguments["data_prefix.seg_map_path"] = "SegmentationClass"
+        arguments["data_prefix.sal_path"] = saliency_dir
+    return arguments
+
+
+def class_names(data_root: str, classes_file: Optional[str]) -> tuple:
+    """The C+1 class names the dataset will use (see ``SyntheticWSSSDataset``)."""
+    from ..datasets.synthetic_wsss_dataset import (
+        CLASS_NAMES_FILE,
+        read_class_names,
+        read_synthetic_meta,
+    )
+
+    if classes_file is None and osp.isfile(osp.join(data_root, "meta.json")):
+        return tuple(read_synthetic_meta(data_root)["classes"])
+    return read_class_names(classes_file or osp.join(data_root, CLASS_NAMES_FILE))
+
+
+def segmenter_classes(data_root: str, classes_file: Optional[str]) -> Dict[str, object]:
+    """``--cfg-options`` giving the segmenter config another dataset's classes (none for ours)."""
+    from ..datasets.wsss_dataset import bit_colormap
+
+    if classes_file is None and osp.isfile(osp.join(data_root, "meta.json")):
+        return {}
+    names = list(class_names(data_root, classes_file))
+    options: Dict[str, object] = {"model.decode_head.num_classes": len(names)}
+    for loader in _LOADERS:
+        options[f"{loader}.dataset.metainfo.classes"] = "[" + ",".join(names) + "]"
+        options[f"{loader}.dataset.metainfo.palette"] = str(bit_colormap(len(names))).replace(
+            " ", ""
+        )
+    return options
+
+
+def _nan_low(value: float) -> float:
+    return -math.inf if math.isnan(value) else value
+
+
+def _figure(
+    work_dir: str, data_root: str, cams: Dict[str, Dict[str, str]], dataset: dict, rows: int = 4
+) -> str:
     from ..datasets.synthetic_wsss_dataset import SyntheticWSSSDataset
 
-    dataset = SyntheticWSSSDataset(
-        data_root=data_root, ann_file="ImageSets/Segmentation/train.txt", lazy_init=False
-    )
-    items: List[dict] = [dataset.get_data_info(i) for i in range(min(rows, len(dataset)))]
+    arguments: Dict[str, object] = {}
+    for key, value in dataset.items():  # "data_prefix.sal_path" -> data_prefix=dict(...)
+        if "." in key:
+            outer, inner = key.split(".", 1)
+            arguments.setdefault(outer, {})[inner] = value  # type: ignore[index]
+        else:
+            arguments[key] = value
+    ds = SyntheticWSSSDataset(
+        data_root=data_root, ann_file="ImageSets/Segmentation/train.txt", lazy_init=False,
+        **arguments,
+    )  # fmt: skip
+    items: List[dict] = [ds.get_data_info(i) for i in range(min(rows, len(ds)))]
     cam_dirs = {
-        "plain CAM": osp.join(work_dir, "pseudo_cam", "cams"),
-        "L2G": osp.join(work_dir, "pseudo_l2g", "cams"),
-        "L2G + saliency": osp.join(work_dir, "pseudo_l2g_sal", "cams"),
+        "plain CAM": cams["cam"]["train"],
+        "L2G": cams["l2g"]["train"],
+        "L2G + saliency": cams["l2g_sal"]["train"],
     }
     return write_comparison_figure(
-        osp.join(work_dir, "figure.png"), items, cam_dirs, dataset.metainfo["palette"]
+        osp.join(work_dir, "figure.png"), items, cam_dirs, ds.metainfo["palette"]
     )
 
 
 def format_summary(summary: dict) -> str:
     """The final table a person reads."""
+    names = dict(
+        cam="plain CAM", cam_fused="plain CAM + saliency (fused)", l2g="L2G",
+        l2g_sal="L2G + saliency",
+    )  # fmt: skip
     lines = [
         "",
-        "| stage | what | mIoU (%) |",
-        "| --- | --- | ---: |",
-        f"| 2 | pseudo masks, plain CAM (train, thr {summary['cam_best_thr']:.2f}) "
-        f"| {summary['cam_miou']:.1f} |",
-        f"| 2 | pseudo masks, L2G (train, thr {summary['l2g_best_thr']:.2f}) "
-        f"| {summary['l2g_miou']:.1f} |",
-        f"| 2 | pseudo masks, L2G + saliency (train, thr {summary['l2g_sal_best_thr']:.2f}) "
-        f"| {summary['l2g_sal_miou']:.1f} |",
-        f"| 3 | DeepLab-v2 on the {summary['seg_trained_on']} masks (val) "
-        f"| {summary['seg_miou']:.1f} |",
+        f"| stage | what (val split) | mIoU (%), best thr | at {FIXED_THR} |",
+        "| --- | --- | ---: | ---: |",
+    ]
+    for name in SUMMARY_METHODS:
+        lines.append(
+            f"| 2 | pseudo masks, {names[name]} (thr {summary[f'{name}_best_thr']:.2f}) "
+            f"| {summary[f'{name}_miou']:.1f} | {summary[f'{name}_fixed_miou']:.1f} |"
+        )
+    lines += [
+        f"| 3 | DeepLab-v2 on the {summary['seg_trained_on']} masks of the train split "
+        f"| {summary['seg_miou']:.1f} | |",
         "",
         f"total {summary['seconds']:.0f} s; figure: {summary['figure']}",
     ]

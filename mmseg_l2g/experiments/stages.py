@@ -34,11 +34,11 @@ class StageRunner:
     """
 
     def __init__(self, work_dir: str, python: str = sys.executable, quiet: bool = False) -> None:
-        self.work_dir = work_dir
+        self.work_dir = osp.abspath(work_dir)
         self.python = python
         self.quiet = quiet
-        os.makedirs(work_dir, exist_ok=True)
-        self.log_path = osp.join(work_dir, "pipeline.log")
+        os.makedirs(self.work_dir, exist_ok=True)
+        self.log_path = osp.join(self.work_dir, "pipeline.log")
         self.timings: Dict[str, float] = {}
 
     def run(self, name: str, args: Sequence[str]) -> None:
@@ -69,9 +69,22 @@ class StageRunner:
         if code != 0:
             raise RuntimeError(f"stage '{name}' failed (exit {code}); see {self.log_path}")
 
-    def train(self, name: str, config: str, options: Optional[Dict[str, object]] = None) -> str:
-        """Trains ``config`` into ``<work_dir>/<name>`` (resuming); returns the last checkpoint."""
-        work_dir = osp.join(self.work_dir, name)
+    def train(
+        self,
+        name: str,
+        config: str,
+        options: Optional[Dict[str, object]] = None,
+        out_dir: Optional[str] = None,
+    ) -> str:
+        """Trains ``config`` (resuming; skipped when done before); returns the last checkpoint.
+
+        Args:
+            name: the stage's name; its folder is ``<work_dir>/<name>`` unless ``out_dir``.
+            config: the config file.
+            options: ``--cfg-options``.
+            out_dir: the run's folder (e.g. a cache shared by several pipelines).
+        """
+        work_dir = osp.abspath(out_dir) if out_dir else osp.join(self.work_dir, name)
         done = osp.join(work_dir, "DONE")
         if osp.isfile(done):
             print(f"[pipeline] {name}: done before, reusing {work_dir}", flush=True)

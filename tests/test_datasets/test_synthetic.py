@@ -19,7 +19,7 @@ from mmseg_l2g.datasets.synthetic import (
     render_sample,
 )
 from mmseg_l2g.datasets.synthetic import generator as generator_module
-from mmseg_l2g.datasets.synthetic.saliency import imperfect_saliency
+from mmseg_l2g.datasets.synthetic.saliency import contrast_ramp, local_contrast
 from mmseg_l2g.datasets.synthetic.scene import _class_mask
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -162,25 +162,118 @@ def test_saliency_aligned_with_foreground(dataset):
         assert saliency.max() >= 200 and saliency.min() <= 30
 
 
-def test_saliency_holes_and_false_positives():
-    size = 64
-    foreground = np.zeros((size, size), bool)
-    foreground[16:48, 16:48] = True
-    clutter = [np.zeros((size, size), bool)]
-    clutter[0][:8, :8] = True
-    exact = SyntheticDesign(
-        saliency_blur=0.0, saliency_hole_prob=0.0, saliency_false_positive_prob=0.0
+# The saliency error model's kinds, each measured alone (the others switched off).
+EXACT_SALIENCY = dict(
+    saliency_blur=0.0,
+    saliency_bleed=0.0,
+    saliency_hole_prob=0.0,
+    saliency_false_positive_prob=0.0,
+    saliency_small_miss_prob=0.0,
+    saliency_contrast_range=(0.0, 0.0),
+)
+
+
+def foreground_of(sample):
+    foreground = np.zeros(sample.mask.shape, bool)
+    for obj in sample.objects:
+        foreground |= obj.visible
+    return foreground
+
+
+def test_local_contrast_and_ramp_hand_computed():
+    image = np.zeros((4, 4, 3), np.float32)
+    image[:2, :, :] = (30.0, 40.0, 0.0)  # distance 50 from the black backdrop
+    contrast = local_contrast(image, np.zeros_like(image), sigma=0.0)
+    np.testing.assert_allclose(contrast, np.repeat([[50.0], [50.0], [0.0], [0.0]], 4, axis=1))
+    np.testing.assert_allclose(
+        contrast_ramp(np.array([0.0, 10.0, 25.0, 40.0, 90.0]), (10.0, 40.0)),
+        [0.0, 0.0, 0.5, 1.0, 1.0],
     )
-    clean = imperfect_saliency(np.random.default_rng(0), foreground, clutter, exact)
-    assert (clean[~foreground] == 0).all()
-    assert len(np.unique(clean[foreground])) == 1 and clean[foreground][0] >= 216  # 0.85 * 255
-    noisy = SyntheticDesign(
-        saliency_blur=0.0, saliency_hole_prob=1.0, saliency_false_positive_prob=1.0
-    )
-    for seed in range(5):
-        saliency = imperfect_saliency(np.random.default_rng(seed), foreground, clutter, noisy)
-        assert (saliency[foreground] == 0).any()  # holes
-        assert (saliency[~foreground] >= 100).any()  # false positives
+
+
+def test_saliency_without_errors_is_the_foreground():
+    for sample in render_many(10, **EXACT_SALIENCY):
+        foreground = foreground_of(sample)
+        assert (sample.saliency[~foreground] == 0).all()
+        assert (sample.saliency[foreground] >= 216).all()  # 0.85 * 255
+
+
+def test_low_contrast_parts_are_missed():
+    def missed(**design):
+        samples = render_many(40, size=128, **dict(EXACT_SALIENCY, **design))
+        return np.mean([(s.saliency[foreground_of(s)] < 128).mean() for s in samples])
+
+    default_range = SyntheticDesign().saliency_contrast_range
+    assert missed() == 0.0
+    share = missed(saliency_contrast_range=default_range)
+    assert 0.03 < share < 0.3, share  # some parts blend into the background
+    assert missed(saliency_contrast_range=(60.0, 120.0)) > share + 0.1  # stricter: more missed
+
+
+def test_clutter_blobs_are_lit_at_their_probability():
+    def lit_share(prob):
+        lit = []
+        for sample in render_many(60, **dict(EXACT_SALIENCY, saliency_false_positive_prob=prob)):
+            free = ~foreground_of(sample)
+            for blob in sample.clutter:
+                if (blob & free).sum() >= 10:
+                    lit.append(sample.saliency[blob & free].min() >= 153)  # 0.6 * 255
+        assert len(lit) > 60
+        return np.mean(lit)
+
+    assert lit_share(0.0) == 0.0
+    assert 0.3 < lit_share(0.5) < 0.7
+    assert lit_share(1.0) == 1.0
+
+
+def test_edges_bleed_and_blur():
+    from scipy.ndimage import distance_transform_edt
+
+    size, bleed = 128, 0.05
+
+    def widths(**design):
+        out = []
+        for sample in render_many(30, size=size, **dict(EXACT_SALIENCY, **design)):
+            foreground = foreground_of(sample)
+            distance = distance_transform_edt(~foreground)
+            spill = (sample.saliency > 0) & ~foreground
+            out.append(distance[spill].max() if spill.any() else 0.0)
+        return np.array(out)
+
+    spread = widths(saliency_bleed=bleed)
+    assert spread.max() <= round(bleed * size) + 1  # never past the largest radius
+    assert 1.5 < spread.mean() < bleed * size  # radii drawn in 0..6.4 px
+    blurred = widths(saliency_blur=0.02)  # sigma 2.6 px: a soft ramp several px wide
+    assert (blurred >= 4).all()
+    assert widths().max() == 0.0
+
+
+def test_small_objects_are_sometimes_missed():
+    def dropped(prob):
+        design = dict(
+            EXACT_SALIENCY,
+            body_size_range=(0.3, 0.4),
+            saliency_small_area=0.5,
+            saliency_small_miss_prob=prob,
+        )
+        objects = [
+            (sample.saliency[obj.visible] == 0).all()
+            for sample in render_many(30, size=128, **design)
+            for obj in sample.objects
+            if obj.visible.any()
+        ]
+        assert len(objects) > 30
+        return np.mean(objects)
+
+    assert dropped(0.0) == 0.0
+    assert 0.3 < dropped(0.5) < 0.7
+    assert dropped(1.0) == 1.0
+
+
+def test_saliency_is_deterministic_per_seed():
+    first, second = render_many(3), render_many(3)
+    for a, b in zip(first, second):
+        np.testing.assert_array_equal(a.saliency, b.saliency)
 
 
 def render_many(count, size=64, **design):
@@ -376,3 +469,29 @@ def test_dataset_class_loads_it(dataset):
         np.testing.assert_array_equal(item["gt_label"], expected)
         assert os.path.isfile(item["img_path"]) and os.path.isfile(item["sal_path"])
         assert os.path.isfile(item["seg_map_path"])
+
+
+def test_dataset_class_takes_class_names_from_a_text_file(dataset, tmp_path):
+    import shutil
+
+    from mmseg_l2g.datasets import SyntheticWSSSDataset
+    from mmseg_l2g.datasets.synthetic_wsss_dataset import read_class_names
+
+    root, _ = dataset
+    voc = tmp_path / "voc"
+    shutil.copytree(root, voc)
+    os.remove(voc / "meta.json")
+    split = "ImageSets/Segmentation/train.txt"
+    with pytest.raises(FileNotFoundError, match="classes.txt"):
+        SyntheticWSSSDataset(data_root=str(voc), ann_file=split)
+    (voc / "classes.txt").write_text("a\n\nb\nc\nd\n")  # blank lines skipped
+    loaded = SyntheticWSSSDataset(data_root=str(voc), ann_file=split)
+    assert loaded.metainfo["classes"] == ("background", "a", "b", "c", "d")
+    assert len(loaded.metainfo["palette"]) == 5
+    other = tmp_path / "names.txt"
+    other.write_text("bg\nw\nx\ny\nz\n")  # a background line is kept as given
+    loaded = SyntheticWSSSDataset(data_root=str(voc), ann_file=split, class_names_file=str(other))
+    assert loaded.metainfo["classes"] == ("bg", "w", "x", "y", "z")
+    other.write_text("w\nw\n")
+    with pytest.raises(ValueError, match="twice"):
+        read_class_names(str(other))

@@ -11,6 +11,7 @@ from mmengine.logging.history_buffer import HistoryBuffer
 from mmseg_l2g.engine.checkpointing import (
     AtomicLocalBackend,
     file_sha256,
+    latest_checkpoint,
     load_state_dict,
     load_weights_strict,
     save_checkpoint,
@@ -91,3 +92,15 @@ def test_atomic_saving_and_content_hash(tmp_path):
     assert file_sha256(path) != first
     AtomicLocalBackend().put(b"abc", str(tmp_path / "iter_1.pth"))
     assert sorted(os.listdir(tmp_path)) == ["ckpt.pth", "iter_1.pth"]
+
+
+def test_latest_checkpoint_is_the_one_last_checkpoint_names(tmp_path) -> None:
+    with pytest.raises(FileNotFoundError, match="no checkpoint"):
+        latest_checkpoint(str(tmp_path))
+    for n in (2, 10, 4):
+        (tmp_path / f"iter_{n}.pth").write_bytes(b"x")
+    (tmp_path / "last_checkpoint").write_text(str(tmp_path / "iter_4.pth"))
+    assert latest_checkpoint(str(tmp_path)).endswith("iter_4.pth")
+    (tmp_path / "last_checkpoint").write_text(str(tmp_path / "iter_6.pth"))
+    with pytest.raises(FileNotFoundError, match="iter_6.pth, which does not exist"):
+        latest_checkpoint(str(tmp_path))

@@ -1,37 +1,64 @@
-"""A miniature of the end-to-end demo: every stage's output feeds the next."""
+"""Miniatures of the end-to-end demo: every stage's output feeds the next."""
 
 import json
 import math
+import os
 import os.path as osp
 import subprocess
 import sys
 
+import numpy as np
 from mmengine.config import Config
+from PIL import Image
+
+from mmseg_l2g.datasets.synthetic import make_synthetic
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+SUMMARY_KEYS = ("cam_miou", "cam_fused_miou", "l2g_miou", "l2g_sal_miou", "seg_miou", "seconds")
+
+
+def run_pipeline(*args: str) -> None:
+    proc = subprocess.run(
+        [sys.executable, "tools/run_pipeline.py", "--budget", "tiny", "--quiet", *args],
+        cwd=REPO, capture_output=True, text=True, timeout=1500,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+
+
+def check_summary(summary: dict) -> None:
+    for key in SUMMARY_KEYS:
+        assert isinstance(summary[key], float) and math.isfinite(summary[key]), key
+        assert 0.0 <= summary[key] <= (100.0 if key != "seconds" else math.inf)
 
 
 def test_tiny_pipeline_runs_every_stage(tmp_path) -> None:
     work_dir = tmp_path / "demo"
-    proc = subprocess.run(
-        [sys.executable, "tools/run_pipeline.py", "--budget", "tiny", "--work-dir", str(work_dir),
-         "--quiet"],
-        cwd=REPO, capture_output=True, text=True, timeout=900,
-    )  # fmt: skip
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    run_pipeline("--work-dir", str(work_dir))
     summary = json.loads((work_dir / "summary.json").read_text())
-    for key in ("cam_miou", "l2g_miou", "l2g_sal_miou", "seg_miou", "seconds"):
-        assert isinstance(summary[key], float) and math.isfinite(summary[key]), key
-        assert 0.0 <= summary[key] <= (100.0 if key != "seconds" else math.inf)
-    # Stage 1 -> 2: each classifier's checkpoint produced CAMs for every train image.
-    data_root = summary["data_root"]
-    train_ids = open(osp.join(data_root, "ImageSets/Segmentation/train.txt")).read().split()
+    check_summary(summary)
+    # Every classifier started from the one pretrained backbone, with fresh heads.
+    pretrained = None
     for name in ("cam", "l2g", "l2g_sal"):
-        cams = sorted(p.stem for p in (work_dir / f"pseudo_{name}" / "cams").glob("*.npz"))
-        assert cams == sorted(train_ids), name
+        cfg = Config.fromfile(next((work_dir / name).glob("*.py")))
+        assert cfg.model.backbone.init_cfg.type == "Pretrained"
+        assert cfg.model.backbone.init_cfg.prefix == "global_backbone."
+        pretrained = pretrained or cfg.model.backbone.init_cfg.checkpoint
+        assert cfg.model.backbone.init_cfg.checkpoint == pretrained
+    assert osp.isfile(pretrained) and str(work_dir / "pretrain") in pretrained
+    # Stage 1 -> 2: each classifier's checkpoint produced CAMs for every image of both splits.
+    data_root = summary["data_root"]
+    for split in ("train", "val"):
+        ids = open(osp.join(data_root, f"ImageSets/Segmentation/{split}.txt")).read().split()
+        for name in ("cam", "l2g", "l2g_sal"):
+            cams = sorted(p.stem for p in (work_dir / f"pseudo_{name}_{split}" / "cams").glob("*"))
+            assert cams == sorted(ids), (name, split)
+    # The fused column reads the plain CAM's maps with the saliency maps.
+    fused = json.loads((work_dir / "pseudo_cam_fused_val" / "metrics.json").read_text())
+    assert math.isclose(100 * fused["best_miou"], summary["cam_fused_miou"], abs_tol=0.01)
     # Stage 2 -> 3: the masks the segmenter trained on are the chosen method's, at its
-    # best threshold, and the seg config read exactly that folder for training.
+    # best val threshold, and the seg config read exactly that folder for training.
     best = summary["seg_trained_on"]
+    train_ids = open(osp.join(data_root, "ImageSets/Segmentation/train.txt")).read().split()
     mask_dir = work_dir / f"masks_{best}" / "masks"
     assert sorted(p.stem for p in mask_dir.glob("*.png")) == sorted(train_ids)
     settings = json.loads((work_dir / f"masks_{best}" / "settings.json").read_text())
@@ -40,3 +67,38 @@ def test_tiny_pipeline_runs_every_stage(tmp_path) -> None:
     assert osp.samefile(seg_cfg.train_dataloader.dataset.data_prefix.seg_map_path, mask_dir)
     assert "SegmentationClass" in seg_cfg.val_dataloader.dataset.data_prefix.seg_map_path
     assert (work_dir / "figure.png").stat().st_size > 0
+
+
+def make_voc_folder(root: str) -> None:
+    """A standard VOC-layout folder of 2 classes: no meta.json, saliency in its own folder."""
+    make_synthetic(root, 8, 4, seed=1, size=64, num_classes=2, num_workers=1, progress=False)
+    os.remove(osp.join(root, "meta.json"))
+    os.rename(osp.join(root, "Saliency"), osp.join(root, "saliency_maps"))
+
+
+def test_tiny_pipeline_on_a_voc_layout_folder(tmp_path) -> None:
+    data_root, work_dir = str(tmp_path / "VOCmine"), tmp_path / "demo"
+    make_voc_folder(data_root)
+    names = tmp_path / "names.txt"
+    names.write_text("cat\ndog\n")
+    run_pipeline(
+        "--work-dir", str(work_dir), "--data-root", data_root, "--classes", str(names),
+        "--saliency-dir", "saliency_maps",
+    )  # fmt: skip
+    summary = json.loads((work_dir / "summary.json").read_text())
+    check_summary(summary)
+    assert summary["data_root"] == data_root
+    assert not osp.exists(osp.join(data_root, "meta.json"))  # nothing generated into it
+    # The classifiers read the user's class names and saliency folder.
+    cfg = Config.fromfile(next((work_dir / "l2g_sal").glob("*.py")))
+    assert cfg.train_dataloader.dataset.class_names_file == str(names)
+    assert cfg.train_dataloader.dataset.data_prefix.sal_path == "saliency_maps"
+    metrics = json.loads((work_dir / "pseudo_cam_val" / "metrics.json").read_text())
+    assert metrics["classes"] == ["background", "cat", "dog"]
+    # The segmenter was built for 2 + 1 classes, with those names.
+    seg_cfg = Config.fromfile(next((work_dir / "seg").glob("*.py")))
+    assert seg_cfg.model.decode_head.num_classes == 3
+    assert list(seg_cfg.train_dataloader.dataset.metainfo.classes) == ["background", "cat", "dog"]
+    best = summary["seg_trained_on"]
+    for path in (work_dir / f"masks_{best}" / "masks").glob("*.png"):
+        assert set(np.unique(np.asarray(Image.open(path)))) <= {0, 1, 2, 255}

@@ -21,6 +21,8 @@ _UNIT_FIELDS = (
     "background_stripe_prob",
     "saliency_hole_prob",
     "saliency_false_positive_prob",
+    "saliency_small_area",
+    "saliency_small_miss_prob",
 )
 
 
@@ -58,7 +60,16 @@ class SyntheticDesign:
         noise_std: standard deviation of the pixel noise, in grey levels (0..255).
         saliency_blur: Gaussian sigma of the saliency map (0..1).
         saliency_hole_prob: probability of each of two holes cut into the saliency map.
-        saliency_false_positive_prob: probability of each of two false-positive blobs.
+        saliency_false_positive_prob: probability that a clutter blob (a salient
+            object of no class) is lit in the saliency map.
+        saliency_contrast_range: object pixels whose local contrast (grey levels,
+            see ``saliency.local_contrast``) is below the first value are missed,
+            above the second kept; linear between.
+        saliency_contrast_sigma: smoothing of the local contrast.
+        saliency_bleed: largest radius by which the map spills past object edges.
+        saliency_small_area: objects with a visible area below this fraction of
+            the image are small.
+        saliency_small_miss_prob: probability that a small object is missed.
     """
 
     mark_size_ratio: float = 0.05
@@ -78,6 +89,11 @@ class SyntheticDesign:
     saliency_blur: float = 0.015
     saliency_hole_prob: float = 0.4
     saliency_false_positive_prob: float = 0.4
+    saliency_contrast_range: tuple[float, float] = (15.0, 50.0)
+    saliency_contrast_sigma: float = 0.03
+    saliency_bleed: float = 0.04
+    saliency_small_area: float = 0.08
+    saliency_small_miss_prob: float = 0.5
 
     def __post_init__(self) -> None:
         """Checks every value's type and range, so no design can ask for unbounded work.
@@ -114,6 +130,7 @@ class SyntheticDesign:
             _check_range("class_count_weights", weight, 0.0, math.inf)
         if sum(weights) <= 0:
             raise ValueError("SyntheticDesign.class_count_weights must be non-negative, sum > 0")
+        _check_saliency_errors(self)
 
     @classmethod
     def from_kwargs(cls, **kwargs: Any) -> "SyntheticDesign":
@@ -159,3 +176,14 @@ def _check_pair(name: str, value: Any) -> tuple[Any, Any]:
     if not isinstance(value, tuple) or len(value) != 2:
         raise ValueError(f"SyntheticDesign.{name} must be a [low, high] pair, got {value!r}")
     return value
+
+
+def _check_saliency_errors(design: "SyntheticDesign") -> None:
+    """Bounds of the saliency error model's non-probability fields."""
+    low, high = _check_pair("saliency_contrast_range", design.saliency_contrast_range)
+    _check_range("saliency_contrast_range", low, 0.0, 442.0)  # grey levels of RGB distance
+    _check_range("saliency_contrast_range", high, 0.0, 442.0)
+    if low > high:
+        raise ValueError("SyntheticDesign.saliency_contrast_range must satisfy low <= high")
+    _check_range("saliency_contrast_sigma", design.saliency_contrast_sigma, 0.0, 0.5)
+    _check_range("saliency_bleed", design.saliency_bleed, 0.0, 0.5)

@@ -21,7 +21,7 @@ from .files import (
 from .preview import write_preview
 from .scene import render_sample
 
-GENERATOR_VERSION = "1.1"
+GENERATOR_VERSION = "1.2"
 SPLITS: tuple[str, ...] = ("train", "val")
 IMAGE_DIR = "JPEGImages"
 MASK_DIR = "SegmentationClass"

@@ -49,6 +49,7 @@ class SyntheticSample:
         saliency: uint8 (S, S), 0..255.
         labels: sorted 0-based indices of the classes with pixels in ``mask``.
         objects: the placed objects, in drawing order.
+        clutter: boolean (S, S) masks of the clutter blobs (no class).
     """
 
     image: np.ndarray
@@ -56,6 +57,7 @@ class SyntheticSample:
     saliency: np.ndarray
     labels: tuple[int, ...]
     objects: list[PlacedObject]
+    clutter: list[np.ndarray]
 
 
 def render_sample(
@@ -72,12 +74,15 @@ def render_sample(
     appearances = class_appearances(num_classes)
     image = _background(rng, size, design)
     clutter = _draw_clutter(rng, image, design)
+    backdrop = image.copy()
     objects: list[PlacedObject] = []
     for class_index in _sample_object_classes(rng, num_classes, design):
         placed = _place_object(rng, class_index, objects, size, num_classes, design)
         if placed is not None:
             objects.append(placed)
             _paint_object(rng, image, placed, appearances, design)
+    visible = [obj.visible for obj in objects]
+    saliency = imperfect_saliency(rng, image, backdrop, visible, clutter, design)
     if design.noise_std > 0:
         image += np.float32(design.noise_std) * rng.standard_normal(image.shape, np.float32)
     instance = np.zeros((size, size), dtype=np.int32)
@@ -86,9 +91,8 @@ def render_sample(
     mask = _class_mask(instance, objects)
     present = np.unique(mask)
     labels = tuple(int(v) - 1 for v in present if 0 < v < IGNORE_INDEX)
-    saliency = imperfect_saliency(rng, instance > 0, clutter, design)
     image_u8 = np.clip(np.rint(image), 0, 255).astype(np.uint8)
-    return SyntheticSample(image_u8, mask, saliency, labels, objects)
+    return SyntheticSample(image_u8, mask, saliency, labels, objects, clutter)
 
 
 def _background(rng: np.random.Generator, size: int, design: SyntheticDesign) -> np.ndarray:

@@ -1,0 +1,246 @@
+"""The experiment driver shared by the demo and the synthetic benchmark.
+
+One seed's experiment, through the shipped tools only (``tools/train.py``,
+``tools/gen_pseudo.py`` as subprocesses, see :class:`StageRunner`):
+
+1. a backbone pretrained by classification on a separate synthetic corpus
+   (``configs/pretrain/``; its own seed, once per corpus, cached);
+2. the plain-CAM baseline, L2G and L2G + saliency, each from that backbone
+   with fresh heads (``init_cfg=dict(type='Pretrained', prefix='global_backbone.')``),
+   each for the same number of iterations, as the configs say;
+3. stage 2 of each on the val and train splits, swept over background
+   thresholds, plus the plain CAM fused with the saliency maps
+   (``gen_pseudo.py --saliency-dir``, from the saved CAMs).
+
+What varies goes through ``--cfg-options``; nothing else is trained here.
+"""
+
+import math
+import os.path as osp
+from dataclasses import dataclass, field
+from typing import Dict, Optional, Sequence, Tuple
+
+from ..evaluation import threshold_range
+from .stages import StageRunner
+
+CONFIGS = dict(
+    cam="configs/l2g/cam_plaincnn_1xb8-600it_synthetic-128.py",
+    l2g="configs/l2g/l2g_plaincnn_1xb8-600it_synthetic-128.py",
+    l2g_sal="configs/l2g/l2g-sal_plaincnn_1xb8-600it_synthetic-128.py",
+)
+PRETRAIN_CONFIG = "configs/pretrain/plaincnn_1xb8-1000it_synthetic-pretrain-128.py"
+METHODS: Tuple[str, ...] = ("cam", "l2g", "l2g_sal")
+# Column order of the reports: the fused plain CAM is scored from the CAM's maps.
+COLUMNS: Tuple[str, ...] = ("cam", "cam_fused", "l2g", "l2g_sal")
+COLUMN_NAMES = dict(
+    cam="plain CAM", cam_fused="plain CAM + saliency", l2g="L2G", l2g_sal="L2G + saliency"
+)
+# Background thresholds scored in stage 2: from 0.01, as L2G's maps can be peaky.
+SWEEP: Tuple[str, ...] = tuple(
+    f"{t:.2f}" for t in threshold_range(0.01, 0.04, 0.01) + threshold_range(0.05, 0.95, 0.05)
+)
+FIXED_THR = 0.25  # the release's background threshold
+SPLITS: Tuple[str, ...] = ("val", "train")
+PRETRAIN_PREFIX = "global_backbone."
+
+
+@dataclass(frozen=True)
+class ExperimentPlan:
+    """What one seed's experiment spends and varies.
+
+    Attributes:
+        iters: training iterations of each method (plain CAM, L2G, L2G + saliency).
+        pretrain_iters: iterations of the backbone's classification pretraining.
+        pretrain_images: images of the separate pretraining corpus.
+        pretrain_seed: seed of that corpus (one pretraining per corpus seed).
+        size: image side of the generated data.
+        design: ``SyntheticDesign`` overrides of every generated corpus.
+        batch_size: override of the configs' batch size (None: the configs').
+        scales: stage-2 CAM scales.
+        methods: which of ``METHODS`` to train.
+        splits: which splits stage 2 scores.
+        options: extra ``--cfg-options`` of every method's training and stage 2.
+    """
+
+    iters: int
+    pretrain_iters: int
+    pretrain_images: int
+    pretrain_seed: int = 1000
+    size: int = 128
+    design: Dict[str, object] = field(default_factory=dict)
+    batch_size: Optional[int] = None
+    scales: Tuple[float, ...] = (0.5, 1.0, 1.5, 2.0)
+    methods: Tuple[str, ...] = METHODS
+    splits: Tuple[str, ...] = SPLITS
+    options: Dict[str, object] = field(default_factory=dict)
+
+
+def loop_options(iters: int, batch_size: Optional[int]) -> Dict[str, object]:
+    """``--cfg-options`` of an iteration-based run of ``iters`` iterations."""
+    options: Dict[str, object] = {
+        "train_cfg.max_iters": iters,
+        "train_cfg.val_interval": max(iters, 1),
+        "param_scheduler.0.end": iters,
+        "default_hooks.checkpoint.interval": max(iters, 1),
+        "default_hooks.logger.interval": max(1, min(50, iters // 4)),
+    }
+    if batch_size is not None:
+        options["train_dataloader.batch_size"] = batch_size
+    return options
+
+
+def data_options(data_root: str, dataset: Optional[Dict[str, object]] = None) -> Dict[str, object]:
+    """``--cfg-options`` pointing every split of a config at ``data_root``.
+
+    Args:
+        data_root: the dataset root.
+        dataset: further dataset arguments for every split (e.g. ``class_names_file``).
+    """
+    options: Dict[str, object] = {}
+    for loader in ("train_dataloader", "val_dataloader", "test_dataloader"):
+        options[f"{loader}.dataset.data_root"] = data_root
+        for key, value in (dataset or {}).items():
+            options[f"{loader}.dataset.{key}"] = value
+    return options
+
+
+def pretrained_backbone_options(checkpoint: str) -> Dict[str, object]:
+    """``--cfg-options`` that start the backbone (global and local) from a checkpoint."""
+    return {
+        "model.backbone.init_cfg.type": "Pretrained",
+        "model.backbone.init_cfg.checkpoint": osp.abspath(checkpoint),
+        "model.backbone.init_cfg.prefix": PRETRAIN_PREFIX,
+    }
+
+
+def pretrain_backbone(stages: StageRunner, plan: ExperimentPlan, cache_dir: str) -> str:
+    """Generates the pretraining corpus and trains the classifier once (cached).
+
+    Args:
+        stages: the runner of the tools.
+        plan: the plan (corpus seed, size, images, design, iterations).
+        cache_dir: folder shared by every seed of a run (corpus and checkpoint).
+
+    Returns:
+        The pretrained checkpoint.
+    """
+    from ..datasets.synthetic import make_synthetic
+
+    tag = f"pretrain_seed{plan.pretrain_seed}_{plan.size}px_{plan.pretrain_images}img"
+    corpus = osp.join(cache_dir, f"{tag}_data")
+    make_synthetic(
+        corpus, plan.pretrain_images, 0, seed=plan.pretrain_seed, size=plan.size,
+        progress=False, **plan.design,
+    )  # fmt: skip
+    options = {"train_dataloader.dataset.data_root": corpus, "randomness.seed": plan.pretrain_seed}
+    options.update(loop_options(plan.pretrain_iters, plan.batch_size))
+    out_dir = osp.join(cache_dir, f"{tag}_{plan.pretrain_iters}it")
+    return stages.train("pretrain", PRETRAIN_CONFIG, options, out_dir=out_dir)
+
+
+def run_experiment(
+    stages: StageRunner,
+    plan: ExperimentPlan,
+    data_root: str,
+    seed: int,
+    cache_dir: str,
+    dataset: Optional[Dict[str, object]] = None,
+    saliency_dir: str = "dataset",
+) -> dict:
+    """Pretrained backbone -> each method -> stage 2 on val and train, swept.
+
+    Args:
+        stages: the runner of the tools (its ``work_dir`` holds this seed's runs).
+        plan: the plan.
+        data_root: the dataset (VOC layout).
+        seed: seed of every training (``randomness.seed``).
+        cache_dir: where the pretraining corpus and checkpoint are cached.
+        dataset: further dataset arguments of every split (see :func:`data_options`).
+        saliency_dir: saliency maps of the fused plain CAM (``'dataset'``: the dataset's).
+
+    Returns:
+        ``{'seed', 'pretrained', 'checkpoints': {method: path}, 'cams': {method:
+        {split: dir}}, 'scores': {column: {split: {'best_thr', 'best_miou',
+        'fixed_miou'}}}}``, mIoU in %.
+    """
+    pretrained = pretrain_backbone(stages, plan, cache_dir)
+    data = dict(data_options(data_root, dataset), **{"randomness.seed": seed})
+    data.update(plan.options)
+    checkpoints = {}
+    for name in plan.methods:
+        options = dict(data, **loop_options(plan.iters, plan.batch_size))
+        options.update(pretrained_backbone_options(pretrained))
+        checkpoints[name] = stages.train(name, CONFIGS[name], options)
+    scales = [str(s) for s in plan.scales]
+    sweep = ["--sweep", *SWEEP, "--bg-thr", f"{FIXED_THR}", "--num-vis", "0"]
+    cams: Dict[str, Dict[str, str]] = {}
+    scores: Dict[str, Dict[str, dict]] = {}
+    for name, checkpoint in checkpoints.items():
+        for split in plan.splits:
+            out = f"pseudo_{name}_{split}"
+            metrics = stages.gen_pseudo(
+                out, CONFIGS[name], checkpoint,
+                ["--split", split, "--save-cams", "--scales", *scales, *sweep], data,
+            )  # fmt: skip
+            cams.setdefault(name, {})[split] = osp.join(stages.work_dir, out, "cams")
+            scores.setdefault(name, {})[split] = summarise(metrics)
+    if "cam" in checkpoints:
+        for split in plan.splits:
+            metrics = stages.gen_pseudo(
+                f"pseudo_cam_fused_{split}", CONFIGS["cam"], None,
+                ["--split", split, "--from-cams", cams["cam"][split],
+                 "--saliency-dir", saliency_dir, *sweep], data,
+            )  # fmt: skip
+            scores.setdefault("cam_fused", {})[split] = summarise(metrics)
+    return dict(seed=seed, pretrained=pretrained, checkpoints=checkpoints, cams=cams, scores=scores)
+
+
+def summarise(metrics: dict) -> dict:
+    """Best threshold, its mIoU and the mIoU at ``FIXED_THR`` from ``metrics.json`` (all in %)."""
+    if not metrics:
+        return dict(best_thr=math.nan, best_miou=math.nan, fixed_miou=math.nan)
+    fixed = [e["miou"] for e in metrics.get("sweep", []) if math.isclose(e["thr"], FIXED_THR)]
+    return dict(
+        best_thr=float(metrics["best_thr"]),
+        best_miou=round(float(metrics["best_miou"]), 2),
+        fixed_miou=round(float(fixed[0]), 2) if fixed else math.nan,
+    )
+
+
+def mean_std(values: Sequence[float]) -> Tuple[float, float]:
+    """Mean and sample standard deviation (0 for one value; NaN for none)."""
+    finite = [v for v in values if not math.isnan(v)]
+    if not finite:
+        return math.nan, math.nan
+    mean = sum(finite) / len(finite)
+    if len(finite) == 1:
+        return mean, 0.0
+    var = sum((v - mean) ** 2 for v in finite) / (len(finite) - 1)
+    return mean, math.sqrt(var)
+
+
+def results_table(rows: Sequence[dict], split: str = "val") -> str:
+    """Markdown table: each column's mIoU per seed (best threshold, and at 0.25), mean +- std.
+
+    Args:
+        rows: :func:`run_experiment` results.
+        split: which split's scores.
+    """
+    columns = [c for c in COLUMNS if rows and c in rows[0]["scores"]]
+    head = "| seed | " + " | ".join(f"{COLUMN_NAMES[c]}: best (thr) / at 0.25" for c in columns)
+    lines = [head + " |", "|" + " ---: |" * (1 + len(columns))]
+    for row in rows:
+        cells = []
+        for column in columns:
+            score = row["scores"][column][split]
+            cells.append(
+                f"{score['best_miou']:.1f} ({score['best_thr']:.2f}) / {score['fixed_miou']:.1f}"
+            )
+        lines.append(f"| {row['seed']} | " + " | ".join(cells) + " |")
+    cells = []
+    for column in columns:
+        best = mean_std([r["scores"][column][split]["best_miou"] for r in rows])
+        fixed = mean_std([r["scores"][column][split]["fixed_miou"] for r in rows])
+        cells.append(f"{best[0]:.1f} +- {best[1]:.1f} / {fixed[0]:.1f} +- {fixed[1]:.1f}")
+    lines.append("| mean +- std | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
