@@ -9,7 +9,11 @@ from mmengine.fileio import register_backend
 from mmengine.logging import print_log
 from mmengine.runner import Runner
 
-from mmseg_l2g.engine.checkpointing import AtomicLocalBackend, check_resumable
+from mmseg_l2g.engine.checkpointing import (
+    AtomicLocalBackend,
+    check_resumable,
+    load_checkpoint_file,
+)
 from mmseg_l2g.engine.distributed import destroy_process_group, init_process_group
 from mmseg_l2g.engine.runner_config import add_runner_args, load_runner_config, parse_runner_args
 from mmseg_l2g.io import remove_stale_temp_files
@@ -56,6 +60,8 @@ def main() -> None:
             if removed:
                 print_log(f"removed {removed} temp files an interrupted run left", "current")
         check_resumable(cfg.work_dir)
+    if cfg.get("load_from") and not args.resume:  # refused, naming the file, before training
+        load_checkpoint_file(cfg.load_from, mmap=True)
     init_process_group(args.launcher, start_cuda=False)
     try:
         runner = Runner.from_cfg(cfg) if "runner_type" not in cfg else None
