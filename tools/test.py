@@ -1,22 +1,16 @@
 """Test (evaluate) a checkpoint from a config (mmseg's tools/test.py flags)."""
 
 import argparse
-import os
 import os.path as osp
 from typing import Optional
 
-import torch
-from mmengine.config import Config, DictAction
+from mmengine.config import Config
 from mmengine.model import BaseTTAModel, is_model_wrapper
 from mmengine.runner import Runner
 
 from mmseg_l2g.engine.checkpointing import load_weights_strict
-from mmseg_l2g.engine.distributed import (
-    LAUNCHERS,
-    configure_cpu_distributed,
-    destroy_process_group,
-    init_process_group,
-)
+from mmseg_l2g.engine.distributed import destroy_process_group, init_process_group
+from mmseg_l2g.engine.runner_config import add_runner_args, load_runner_config, parse_runner_args
 
 
 def parse_args() -> argparse.Namespace:
@@ -24,7 +18,6 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="Test (and evaluate) a model")
     parser.add_argument("config", help="test config file path")
     parser.add_argument("checkpoint", help="checkpoint file")
-    parser.add_argument("--work-dir", help="the directory to save the evaluation metrics")
     parser.add_argument("--out", help="directory to save the predicted masks as PNG")
     parser.add_argument("--show", action="store_true", help="show the predictions in a window")
     parser.add_argument(
@@ -36,37 +29,19 @@ def parse_args() -> argparse.Namespace:
         "--wait-time", type=float, default=2, help="seconds each shown image stays (--show)"
     )
     parser.add_argument(
-        "--cfg-options",
-        nargs="+",
-        action=DictAction,
-        help="override settings in the config, key=value (xxx=yyy format)",
-    )
-    parser.add_argument("--launcher", choices=LAUNCHERS, default="none", help="launcher")
-    parser.add_argument(
         "--tta",
         action="store_true",
         help="test-time augmentation: the config's tta_pipeline and tta_model",
     )
-    parser.add_argument("--local_rank", "--local-rank", type=int, default=0)
-    args = parser.parse_args()
-    if "LOCAL_RANK" not in os.environ:
-        os.environ["LOCAL_RANK"] = str(args.local_rank)
-    return args
+    add_runner_args(parser, "the directory to save the evaluation metrics")
+    return parse_runner_args(parser)
 
 
 def build_config(args: argparse.Namespace) -> Config:
     """Loads the config, applies overrides and points it at the checkpoint."""
-    for path, what in ((args.config, "config"), (args.checkpoint, "checkpoint")):
-        if not osp.isfile(path):
-            raise FileNotFoundError(f"{what} file not found: {path}")
-    cfg = Config.fromfile(args.config)
-    cfg.launcher = args.launcher
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get("work_dir", None) is None:
-        cfg.work_dir = osp.join("./work_dirs", osp.splitext(osp.basename(args.config))[0])
+    if not osp.isfile(args.checkpoint):
+        raise FileNotFoundError(f"checkpoint file not found: {args.checkpoint}")
+    cfg = load_runner_config(args)
     cfg.load_from = args.checkpoint
     if args.show or args.show_dir:
         enable_visualization(cfg, args.show, args.show_dir, args.wait_time)
@@ -75,8 +50,6 @@ def build_config(args: argparse.Namespace) -> Config:
     if args.out is not None:
         cfg.test_evaluator["output_dir"] = args.out
         cfg.test_evaluator["keep_results"] = True
-    if args.launcher != "none" and not torch.cuda.is_available():
-        configure_cpu_distributed(cfg, args.launcher)
     return cfg
 
 

@@ -3,14 +3,14 @@
 from typing import Dict, List, Sequence
 
 import torch
-from mmengine.model import BaseDataPreprocessor
+from mmengine.model import ImgDataPreprocessor
 from mmseg.registry import MODELS
 from torchvision.ops import roi_align
 
 
 @MODELS.register_module()
-class L2GDataPreprocessor(BaseDataPreprocessor):
-    """Stacks and normalises the global views; in training, also the local views.
+class L2GDataPreprocessor(ImgDataPreprocessor):
+    """mmengine's ``ImgDataPreprocessor`` for the global views; in training, also the local views.
 
     Local views are sliced from the normalised global batch on the device, using
     the boxes recorded by ``LocalCropTransform``: a plain slice where a box has
@@ -31,15 +31,17 @@ class L2GDataPreprocessor(BaseDataPreprocessor):
         std: Sequence[float] = (58.395, 57.12, 57.375),
         bgr_to_rgb: bool = True,
     ) -> None:
-        super().__init__()
-        self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32).view(-1, 1, 1), False)
-        self.register_buffer("std", torch.tensor(std, dtype=torch.float32).view(-1, 1, 1), False)
+        super().__init__(mean=mean, std=std, bgr_to_rgb=bgr_to_rgb)
         self.bgr_to_rgb = bgr_to_rgb
 
     def normalize(self, imgs: torch.Tensor) -> torch.Tensor:
-        """(B, 3, H, W) or (3, H, W) BGR images (uint8 or float) -> normalised float."""
+        """(B, 3, H, W) or (3, H, W) BGR images (uint8 or float) -> normalised float.
+
+        The same arithmetic as :meth:`forward` (mmengine's), for views that do
+        not come through it (local views made in the pipeline).
+        """
         imgs = imgs.to(self.mean.device)
-        if self.bgr_to_rgb:
+        if self._channel_conversion:
             imgs = imgs.flip(-3)
         return (imgs.float() - self.mean) / self.std
 
@@ -52,9 +54,7 @@ class L2GDataPreprocessor(BaseDataPreprocessor):
 
     def forward(self, data: dict, training: bool = False) -> Dict[str, object]:
         """Returns ``dict(inputs, data_samples[, local_inputs])`` on the model's device."""
-        data = self.cast_data(data)
-        inputs = data["inputs"]
-        data_samples = data.get("data_samples")
+        inputs, data_samples = data["inputs"], data.get("data_samples")
         if isinstance(inputs, (list, tuple)):
             shapes = {tuple(img.shape) for img in inputs}
             if len(shapes) > 1:
@@ -63,9 +63,8 @@ class L2GDataPreprocessor(BaseDataPreprocessor):
                     f"global views of one batch differ in size {sorted(shapes)} ({paths}); "
                     "put a fixed-size Resize / RandomCrop in the pipeline"
                 )
-            inputs = torch.stack(list(inputs))
-        batch = self.normalize(inputs)
-        out: Dict[str, object] = dict(inputs=batch, data_samples=data_samples)
+        out = super().forward(data, training)
+        batch, data_samples = out["inputs"], out["data_samples"]
         if training and data_samples and hasattr(data_samples[0], "local_boxes"):
             out["local_inputs"] = self.local_views(batch, data_samples)
         return out

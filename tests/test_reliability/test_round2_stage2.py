@@ -189,3 +189,18 @@ def test_a_config_that_is_not_l2g_gets_a_one_line_error(
                     str(tmp_path / "out"))  # fmt: skip
     assert code == 2
     assert err.strip().count("\n") == 0 and "is a EncoderDecoder, not an L2GClassifier" in err
+
+
+def test_load_from_a_hostile_checkpoint_is_refused_naming_the_file(tiny_config, tmp_path):
+    from mmengine.logging.history_buffer import HistoryBuffer
+    from reliability_helpers import tail, train
+
+    class GetattrPayload:  # unpickles as getattr(HistoryBuffer, '__init__'): refused
+        def __reduce__(self):
+            return getattr, (HistoryBuffer, "__init__")
+
+    hostile = str(tmp_path / "hostile.pth")
+    torch.save({"state_dict": {}, "x": GetattrPayload()}, hostile)
+    proc = train(tiny_config, str(tmp_path / "work"), "--cfg-options", f"load_from={hostile}")
+    assert proc.returncode != 0
+    assert f"checkpoint {hostile}: cannot load" in proc.stderr, tail(proc)

@@ -114,7 +114,7 @@ class CAMGenerationHook(Hook):
 
     def _generate_all(self, runner) -> None:
         out_dir = osp.join(runner.work_dir, self.out_dir_name)
-        settings = dict(dict(num_vis=8), **self.settings, overwrite=True)
+        settings = {**dict(num_vis=8), **self.settings, "overwrite": True}
         runner.logger.info(f"CAMGenerationHook: writing pseudo masks to {out_dir}")
         result = generate_pseudo_masks(
             self._model(runner), self._get_dataset(runner), out_dir, settings

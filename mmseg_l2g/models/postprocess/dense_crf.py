@@ -12,6 +12,8 @@ from typing import Optional
 
 import numpy as np
 
+from ...io import IGNORE_INDEX
+
 INSTALL_HINT = "pip install pydensecrf2"
 PROB_FLOOR = 1e-5  # probabilities are clipped here before the unary -log(p)
 
@@ -95,7 +97,7 @@ def dense_crf(
 
 
 def label_unary_probs(
-    labels: np.ndarray, num_classes: int, gt_prob: float = 0.7, ignore_index: int = 255
+    labels: np.ndarray, num_classes: int, gt_prob: float = 0.7, ignore_index: int = IGNORE_INDEX
 ) -> np.ndarray:
     """Turns a label map into probabilities: ``gt_prob`` on the label, the rest spread evenly.
 
@@ -137,7 +139,7 @@ def crf_refine_labels(
     labels: np.ndarray,
     num_classes: int,
     gt_prob: float = 0.7,
-    ignore_index: int = 255,
+    ignore_index: int = IGNORE_INDEX,
     keep_ignore: bool = False,
     **crf_kwargs,
 ) -> np.ndarray:
