@@ -385,9 +385,19 @@ def test_incomplete_dataset_is_regenerated(tmp_path):
     before = all_files(tmp_path)
     (tmp_path / "meta.json").unlink()
     (tmp_path / "JPEGImages/train_000001.jpg").unlink()
-    (tmp_path / "JPEGImages/.tmp_abc.jpg").write_bytes(b"partial")  # left by a killed run
+    (tmp_path / "JPEGImages/.tmp_l2g.999999999.abc.jpg").write_bytes(b"partial")  # a killed run's
     generate(tmp_path, num_train=2, num_val=1)
     assert all_files(tmp_path) == before
+
+
+def test_a_users_tmp_file_is_neither_taken_nor_deleted(tmp_path):
+    generate(tmp_path, num_train=2, num_val=1)
+    (tmp_path / "meta.json").unlink()
+    user_file = tmp_path / "JPEGImages/.tmp_notes.jpg"
+    user_file.write_bytes(b"mine")
+    with pytest.raises(ValueError, match="tmp_notes"):
+        generate(tmp_path, num_train=2, num_val=1)
+    assert user_file.read_bytes() == b"mine"
 
 
 def test_bad_arguments_are_clear(tmp_path):

@@ -35,9 +35,11 @@ MAX_PER_SPLIT = 1_000_000
 MAX_WORKERS = 256
 _SPLIT_CODES = {"train": 0, "val": 1}
 _OWN_FILE = re.compile(r"^(train|val)_\d{6}\.(jpg|png)$")
-_TEMP_FILE = re.compile(r"^\.tmp_.*\.(jpg|png)$")  # left by a killed run (see atomic_output)
-_LIST_FILE = re.compile(r"^((train|val)(_cls)?\.txt|\.tmp_.*\.txt)$")
-_META_TEMP_FILE = re.compile(r"^\.tmp_.*\.json$")
+# Temp files of mmseg_l2g.io.atomic_output (a killed run's), never a user's ``.tmp_*``.
+_TEMP = r"\.tmp_l2g\.\d+\.[A-Za-z0-9_]+"
+_TEMP_FILE = re.compile(rf"^{_TEMP}\.(jpg|png)$")
+_LIST_FILE = re.compile(rf"^((train|val)(_cls)?\.txt|{_TEMP}\.txt)$")
+_META_TEMP_FILE = re.compile(rf"^{_TEMP}\.json$")
 
 
 def sample_id(split: str, index: int) -> str:
