@@ -75,7 +75,9 @@ class FiniteTrainingHook(Hook):
         lrs = learning_rates(runner.optim_wrapper.get_lr())
         bad = [(name, value) for name, value in lrs if not math.isfinite(value)]
         if bad:
-            settings = ", ".join(f"{name} = {value}" for name, value in bad)
+            # One entry per distinct value: the groups' lr (base_lr follows it).
+            shown = [(name, value) for name, value in bad if name == "lr"] or bad
+            settings = ", ".join(dict.fromkeys(f"{name} = {value}" for name, value in shown))
             raise FloatingPointError(
                 f"learning rate not finite at iteration {runner.iter + 1} ({settings}); "
                 "training stopped before the update, nothing was saved from it: set a finite "
