@@ -188,9 +188,9 @@ def _run(
     workers = _resolve_workers(num_workers, len(tasks))
     bar = None
     if progress and tasks:
-        from mmengine.utils import ProgressBar
+        from ...utils.progress import Progress  # a bar on a terminal, log lines in a file
 
-        bar = ProgressBar(len(tasks))
+        bar = Progress(len(tasks), "synthetic images")
     if workers == 1:
         yield from _tick(map(_generate_one, tasks), bar)
         return
@@ -204,6 +204,8 @@ def _tick(results: Iterable[Any], bar: Any) -> Iterator[Any]:
         if bar is not None:
             bar.update()
         yield result
+    if bar is not None:
+        bar.finish()
 
 
 def _generate_one(task: _Task) -> tuple[str, tuple[int, ...]]:
