@@ -129,6 +129,15 @@ def test_in_a_runner_with_full_generation(data_root, tmp_path):
     assert scalars_files
     lines = [json.loads(line) for line in open(scalars_files[0])]
     assert any(line.get("pseudo_miou") == pytest.approx(logged) for line in lines)
+    # The overlays reached the visualizer's backend (here the local one), one per vis file.
+    overlays = sorted(os.listdir(osp.join(out, "vis")))
+    sent = [
+        name
+        for _, _, names in os.walk(cfg.work_dir)
+        for name in names
+        if name.startswith("cam_overlay_") and name.endswith("_2.png")
+    ]
+    assert overlays and sorted(sent) == [f"cam_overlay_{n[:-4]}_2.png" for n in overlays]
 
 
 def test_bad_settings_fail_when_the_hook_is_built():

@@ -11,9 +11,11 @@ writes the full pseudo-mask set into ``work_dir/<out_dir_name>`` after training.
 
 from __future__ import annotations
 
+import os
 import os.path as osp
 from typing import Any, Optional
 
+import cv2
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 from mmseg.registry import HOOKS
@@ -125,6 +127,24 @@ class CAMGenerationHook(Hook):
                 f"(see {osp.join(out_dir, 'failed.json')})"
             )
         self._log(runner, result.metrics, runner.iter)
+        self._send_overlays(runner, osp.join(out_dir, "vis"))
+
+    @staticmethod
+    def _send_overlays(runner, vis_dir: str) -> None:
+        """Sends the written CAM overlays to the visualizer (its vis backends).
+
+        With a ``TensorboardVisBackend`` or ``WandbVisBackend`` configured they
+        appear there as ``cam_overlay_<img_id>``; the local backend keeps a copy
+        under the run's ``vis_data``.
+        """
+        if not osp.isdir(vis_dir):
+            return
+        for name in sorted(os.listdir(vis_dir)):
+            if name.endswith(".jpg"):
+                bgr = cv2.imread(osp.join(vis_dir, name), cv2.IMREAD_COLOR)
+                if bgr is not None:
+                    image = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+                    runner.visualizer.add_image(f"cam_overlay_{name[:-4]}", image, runner.iter)
 
     def _log(self, runner, metrics: Optional[dict], step: int) -> None:
         if metrics is None or metrics["best_thr"] is None:
