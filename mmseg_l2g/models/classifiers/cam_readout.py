@@ -112,6 +112,19 @@ def _autocast(device: torch.device, fp16: bool) -> contextlib.AbstractContextMan
     return contextlib.nullcontext()
 
 
+def normalise_cams(maps: torch.Tensor) -> torch.Tensor:
+    """The release's CAM normalisation: ReLU, then each map divided by its maximum + 1e-5.
+
+    Args:
+        maps: (..., H, W) mean raw logits, one map per class.
+
+    Returns:
+        The maps in [0, 1), same shape.
+    """
+    cams = torch.relu(maps)
+    return cams / (cams.amax(dim=(-2, -1), keepdim=True) + NORM_EPS)
+
+
 def read_cams(
     cam_logits: Callable[[torch.Tensor], torch.Tensor],
     inputs: torch.Tensor,
@@ -171,9 +184,8 @@ def read_cams(
         if cfg.flip:
             maps = maps[:batch] + maps[batch:].flip(-1)
         total += F.interpolate(maps, size=out_size, mode=cfg.interp, align_corners=False)
-    cams = torch.relu(total / cfg.num_maps)
     # Each map divided by its own maximum: the same values whatever the union.
-    cams = cams / (cams.amax(dim=(2, 3), keepdim=True) + NORM_EPS)
+    cams = normalise_cams(total / cfg.num_maps)
     position = {c: i for i, c in enumerate(union)}
     results = []
     for index, label in enumerate(classes):

@@ -9,9 +9,8 @@ from mmengine.structures import PixelData
 from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 
+from ..classifiers.cam_readout import normalise_cams
 from ..heads.cam_head import CAMHead
-
-NORM_EPS = 1e-5
 
 
 @MODELS.register_module()
@@ -118,8 +117,7 @@ class L2GTTAModel(BaseTTAModel):
                     f"seg_logits have {logits.shape[0]} channels; expected C+1 = "
                     f"{num_classes + 1} (background last)"
                 )
-            cams = F.relu(logits[:num_classes])
-            cams = cams / (cams.amax(dim=(1, 2), keepdim=True) + NORM_EPS)
+            cams = normalise_cams(logits[:num_classes])
             first = views[0]
             if "gt_label" in first:
                 present = first.gt_label.to(cams.device) > 0
