@@ -32,6 +32,7 @@ from mmengine.config import DictAction  # noqa: E402
 
 from mmseg_l2g.experiments.experiment import (  # noqa: E402
     COLUMNS,
+    METHODS,
     ExperimentPlan,
     mean_std,
     results_table,
@@ -56,6 +57,10 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     p.add_argument("--design", default="{}", help="JSON of SyntheticDesign overrides")
     p.add_argument("--scales", type=float, nargs="+", default=[1.0, 1.5])
     p.add_argument("--splits", nargs="+", default=["val", "train"], choices=["val", "train"])
+    p.add_argument(
+        "--methods", nargs="+", default=list(METHODS), choices=list(METHODS),
+        help="methods trained (a variant of L2G alone: --methods l2g l2g_sal)",
+    )  # fmt: skip
     p.add_argument(
         "--cfg-options", nargs="+", action=DictAction, default={},
         help="config overrides of every method's training and stage 2, key=value",
@@ -118,6 +123,7 @@ def main(argv: Optional[List[str]] = None) -> List[dict]:
         batch_size=args.batch_size,
         scales=tuple(args.scales),
         splits=tuple(args.splits),
+        methods=tuple(args.methods),
         options=dict(args.cfg_options or {}),
     )
     rows = [run_seed(seed, args, plan) for seed in args.seeds]

@@ -5,7 +5,12 @@ import torch.nn.functional as F
 from mmseg.registry import MODELS
 from torch import Tensor
 
-from .transfer_target import check_transfer_inputs, local_attention_target, roi_global_prediction
+from .transfer_target import (
+    check_background_rule,
+    check_transfer_inputs,
+    local_attention_target,
+    roi_global_prediction,
+)
 
 
 @MODELS.register_module()
@@ -22,12 +27,21 @@ class AttentionTransferLoss(nn.Module):
         loss_weight: lambda, the weight of the transfer loss (10 in the release).
         feat_stride: input pixels per pixel of the global logits.
         loss_name: key of this loss in the losses dict.
+        background: where the local target's background comes from:
+            ``'network'`` (the release) or ``'complement'`` (see
+            :func:`local_attention_target`).
     """
 
     def __init__(
-        self, loss_weight: float = 10.0, feat_stride: int = 8, loss_name: str = "loss_at"
+        self,
+        loss_weight: float = 10.0,
+        feat_stride: int = 8,
+        loss_name: str = "loss_at",
+        background: str = "network",
     ) -> None:
         super().__init__()
+        check_background_rule(background)
+        self.background = background
         self.loss_weight = loss_weight
         self.feat_stride = feat_stride
         self._loss_name = loss_name
@@ -50,7 +64,7 @@ class AttentionTransferLoss(nn.Module):
         _, num_views = check_transfer_inputs(
             global_logits, local_logits, boxes, labels, owner=type(self).__name__
         )
-        target = local_attention_target(local_logits, labels, num_views)
+        target = local_attention_target(local_logits, labels, num_views, self.background)
         prediction = roi_global_prediction(
             global_logits, boxes, num_views, tuple(local_logits.shape[2:]), self.feat_stride
         )

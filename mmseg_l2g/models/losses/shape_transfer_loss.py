@@ -7,6 +7,7 @@ from mmseg.registry import MODELS
 from torch import Tensor
 
 from .transfer_target import (
+    check_background_rule,
     check_transfer_inputs,
     local_attention_target,
     resize_saliency,
@@ -32,6 +33,9 @@ class ShapeTransferLoss(nn.Module):
         threshold: tau, the attention value above which a pixel belongs to a
             channel's mask (0.001 in the release).
         loss_name: key of this loss in the losses dict.
+        background: where the local target's background comes from:
+            ``'network'`` (the release) or ``'complement'`` (see
+            :func:`local_attention_target`).
     """
 
     def __init__(
@@ -40,8 +44,11 @@ class ShapeTransferLoss(nn.Module):
         feat_stride: int = 8,
         threshold: float = 0.001,
         loss_name: str = "loss_st",
+        background: str = "network",
     ) -> None:
         super().__init__()
+        check_background_rule(background)
+        self.background = background
         self.loss_weight = loss_weight
         self.feat_stride = feat_stride
         self.threshold = threshold
@@ -72,7 +79,7 @@ class ShapeTransferLoss(nn.Module):
             global_logits, local_logits, boxes, labels, saliency, owner=type(self).__name__
         )
         map_size = tuple(local_logits.shape[2:])
-        attention = local_attention_target(local_logits, labels, num_views)
+        attention = local_attention_target(local_logits, labels, num_views, self.background)
         mask = (attention > self.threshold).to(attention.dtype)
         salient = resize_saliency(saliency.to(attention.device, attention.dtype), map_size)
         target = torch.cat([mask[:, :-1] * salient, mask[:, -1:] * (1 - salient)], dim=1)

@@ -15,6 +15,8 @@ from torchvision.ops import roi_align
 
 # Added to each channel's spatial max before dividing (the release's value).
 NORMALIZE_EPS = 1e-8
+# Where the local target's background channel comes from (see local_attention_target).
+BACKGROUND_RULES = ("network", "complement")
 
 
 def check_transfer_inputs(
@@ -84,7 +86,15 @@ def check_transfer_inputs(
     return num_images, num_views_total // num_images
 
 
-def local_attention_target(local_logits: Tensor, labels: Tensor, num_views: int) -> Tensor:
+def check_background_rule(background: str) -> None:
+    """Raises ValueError unless ``background`` is one of ``BACKGROUND_RULES``."""
+    if background not in BACKGROUND_RULES:
+        raise ValueError(f"background must be one of {BACKGROUND_RULES}, got {background!r}")
+
+
+def local_attention_target(
+    local_logits: Tensor, labels: Tensor, num_views: int, background: str = "network"
+) -> Tensor:
     """Build the local attention target T from the local network's logits.
 
     Detached (no gradient reaches the local network), ReLU, each channel divided
@@ -92,16 +102,26 @@ def local_attention_target(local_logits: Tensor, labels: Tensor, num_views: int)
     zeroed (background never), then winner-take-all: at every pixel only the
     largest channel keeps its value (the first one on ties).
 
+    ``background='complement'`` (not the release's; an option for the
+    benchmark's variants) replaces the background channel, before the
+    winner-take-all, by ``1 - max`` of the kept class channels: the local
+    network's own background channel is trained by no loss, so after the
+    max-normalisation it rarely wins anywhere; the complement calls background
+    wherever no class of the image reaches half of its peak.
+
     Args:
         local_logits: (B*N, K, h, w) local logits, the N views of an image
             consecutive.
         labels: (B, C) multi-hot image labels, C = K-1; a class is present
             where its label is > 0.
         num_views: N, the number of views per image.
+        background: ``'network'`` (the release: the local network's background
+            channel) or ``'complement'`` (``1 - max`` of the kept class channels).
 
     Returns:
         (B*N, K, h, w) target in ``local_logits``' dtype.
     """
+    check_background_rule(background)
     scores = local_logits.detach().relu()
     # In float16 1e-8 rounds to 0 and an all-zero channel would give 0/0: use
     # the dtype's smallest normal number there instead (float32/64 keep 1e-8).
@@ -109,9 +129,12 @@ def local_attention_target(local_logits: Tensor, labels: Tensor, num_views: int)
     scores = scores / (scores.amax(dim=(2, 3), keepdim=True) + eps)
 
     present = labels.detach().repeat_interleave(num_views, dim=0) > 0
-    background = present.new_ones((present.shape[0], 1))
-    channel_kept = torch.cat([present, background], dim=1).to(scores.device, scores.dtype)
+    background_kept = present.new_ones((present.shape[0], 1))
+    channel_kept = torch.cat([present, background_kept], dim=1).to(scores.device, scores.dtype)
     scores = scores * channel_kept[:, :, None, None]
+    if background == "complement":
+        class_peak = scores[:, :-1].amax(dim=1, keepdim=True)
+        scores = torch.cat([scores[:, :-1], 1.0 - class_peak], dim=1)
 
     winner = scores.argmax(dim=1, keepdim=True)
     winner_mask = torch.zeros_like(scores).scatter_(1, winner, 1.0)
