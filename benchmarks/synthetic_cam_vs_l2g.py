@@ -34,6 +34,7 @@ from mmseg_l2g.experiments.experiment import (  # noqa: E402
     COLUMNS,
     METHODS,
     ExperimentPlan,
+    design_tag,
     mean_std,
     results_table,
     run_experiment,
@@ -75,7 +76,7 @@ def run_seed(seed: int, args: argparse.Namespace, plan: ExperimentPlan) -> dict:
     """Generates one seed's data and runs every method on it."""
     from mmseg_l2g.datasets.synthetic import make_synthetic
 
-    tag = hashlib.md5(json.dumps(plan.design, sort_keys=True).encode()).hexdigest()[:8]
+    tag = design_tag(plan.design)
     data_root = osp.abspath(
         osp.join(args.work_dir, "data", f"seed{seed}_{args.size}_{args.num_train}_{tag}")
     )

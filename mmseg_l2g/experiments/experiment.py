@@ -15,6 +15,8 @@ One seed's experiment, through the shipped tools only (``tools/train.py``,
 What varies goes through ``--cfg-options``; nothing else is trained here.
 """
 
+import hashlib
+import json
 import math
 import os.path as osp
 from dataclasses import dataclass, field
@@ -113,6 +115,11 @@ def pretrained_backbone_options(checkpoint: str) -> Dict[str, object]:
     }
 
 
+def design_tag(design: Dict[str, object]) -> str:
+    """A short hash naming an image design (its ``SyntheticDesign`` overrides)."""
+    return hashlib.md5(json.dumps(design, sort_keys=True).encode()).hexdigest()[:8]
+
+
 def pretrain_backbone(stages: StageRunner, plan: ExperimentPlan, cache_dir: str) -> str:
     """Generates the pretraining corpus and trains the classifier once (cached).
 
@@ -127,6 +134,8 @@ def pretrain_backbone(stages: StageRunner, plan: ExperimentPlan, cache_dir: str)
     from ..datasets.synthetic import make_synthetic
 
     tag = f"pretrain_seed{plan.pretrain_seed}_{plan.size}px_{plan.pretrain_images}img"
+    if plan.design:  # a corpus of another image design is another corpus
+        tag += f"_design{design_tag(plan.design)}"
     corpus = osp.join(cache_dir, f"{tag}_data")
     make_synthetic(
         corpus, plan.pretrain_images, 0, seed=plan.pretrain_seed, size=plan.size,

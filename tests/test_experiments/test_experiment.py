@@ -1,12 +1,17 @@
 """The experiment driver's options and reports, on hand-computed cases."""
 
+import json
 import math
+import os.path as osp
 
 from mmseg_l2g.experiments.experiment import (
     SWEEP,
+    ExperimentPlan,
     data_options,
+    design_tag,
     loop_options,
     mean_std,
+    pretrain_backbone,
     pretrained_backbone_options,
     results_table,
     summarise,
@@ -54,3 +59,33 @@ def test_options_point_every_split_and_the_backbone():
     backbone = pretrained_backbone_options("/p/iter_5.pth")
     assert backbone["model.backbone.init_cfg.prefix"] == "global_backbone."
     assert backbone["model.backbone.init_cfg.checkpoint"] == "/p/iter_5.pth"
+
+
+class _RecordingStages:
+    """Stands in for StageRunner: records where each training would go."""
+
+    def __init__(self) -> None:
+        self.out_dirs = []
+
+    def train(self, name, config, options, out_dir=None):
+        self.out_dirs.append(out_dir)
+        return osp.join(out_dir, "iter_1.pth")
+
+
+def test_pretraining_of_another_design_is_another_cache_entry(tmp_path):
+    stages = _RecordingStages()
+    plain = ExperimentPlan(iters=1, pretrain_iters=1, pretrain_images=2, size=32)
+    other = ExperimentPlan(
+        iters=1, pretrain_iters=1, pretrain_images=2, size=32, design={"mark_offset": 0.0}
+    )
+    pretrain_backbone(stages, plain, str(tmp_path))
+    pretrain_backbone(stages, other, str(tmp_path))
+    assert stages.out_dirs[0] == osp.join(str(tmp_path), "pretrain_seed1000_32px_2img_1it")
+    assert stages.out_dirs[1] != stages.out_dirs[0]
+    assert design_tag({"mark_offset": 0.0}) in stages.out_dirs[1]
+    # Each corpus is generated with its own design, in its own folder.
+    with open(osp.join(str(tmp_path), "pretrain_seed1000_32px_2img_data", "meta.json")) as f:
+        assert json.load(f)["design"]["mark_offset"] != 0.0
+    other_data = stages.out_dirs[1].rsplit("_", 1)[0] + "_data"
+    with open(osp.join(other_data, "meta.json")) as f:
+        assert json.load(f)["design"]["mark_offset"] == 0.0

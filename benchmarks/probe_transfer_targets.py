@@ -1,0 +1,272 @@
+"""Probe: where L2G's local targets are right and wrong, on objects and on background.
+
+Reads trained runs of the synthetic benchmark (``synthetic_cam_vs_l2g.py``: a
+seed's run folder holds ``l2g/`` and ``l2g_sal/``, each with its config and
+checkpoint). For each run: the run's own training pipeline (the config's, with
+the ground-truth mask loaded beside the image so it follows the same geometry)
+draws the global view and its local views on ``--images`` training images,
+``--passes`` times; the checkpoint's local network gives the targets exactly
+as the losses build them (``local_attention_target``; for the shape loss
+``B = T > tau`` times the view's saliency), and the global network its
+RoI-aligned softmax. Each is compared, pixel by pixel of the local maps, with
+the ground truth sampled at the map cells' centres.
+
+Reported per run (fractions of the pixels of each kind, in %):
+
+- objects: the target's winner is the object's class / another class /
+  background / nothing (every channel <= tau: an all-zero target);
+- background: the winner is background / a class / nothing;
+- the same under ``background='complement'`` (the variant), from the same
+  local logits;
+- the local network's max-normalised background score, mean over background
+  and over object pixels (does the untrained channel tell them apart?);
+- the global network's RoI softmax argmax over the image's classes and
+  background: objects called their class, background called background;
+- with saliency (``l2g_sal``): the mean target of the object's class over
+  object pixels, of background over background pixels, and the share of
+  background pixels whose target is all zero.
+
+The networks run in eval mode (BatchNorm's running statistics), which the
+training step does not; the views and targets are otherwise the loss's.
+
+    python benchmarks/probe_transfer_targets.py RUN_DIR [RUN_DIR ...]
+"""
+
+import argparse
+import glob
+import os
+import os.path as osp
+import random
+import sys
+from typing import Dict, List, Optional
+
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+from mmengine.config import Config  # noqa: E402
+from mmengine.dataset import pseudo_collate  # noqa: E402
+from mmengine.registry import DefaultScope  # noqa: E402
+from mmengine.runner import load_checkpoint  # noqa: E402
+from mmseg.registry import DATASETS, MODELS  # noqa: E402
+
+import mmseg_l2g  # noqa: E402,F401
+from mmseg_l2g.io import atomic_write_json  # noqa: E402
+from mmseg_l2g.models.losses.transfer_target import (  # noqa: E402
+    NORMALIZE_EPS,
+    local_attention_target,
+    resize_saliency,
+    roi_global_prediction,
+)
+
+METHODS = ("l2g", "l2g_sal")
+
+
+def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
+    """Command-line options."""
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("run_dirs", nargs="+", help="seed run folders of the synthetic benchmark")
+    p.add_argument("--images", type=int, default=96, help="training images probed per run")
+    p.add_argument("--passes", type=int, default=2, help="draws of the views per image")
+    p.add_argument("--batch-size", type=int, default=8)
+    p.add_argument("--seed", type=int, default=0, help="seed of the views' draws")
+    p.add_argument("--out", default="benchmarks/results/probe_transfer_targets.json")
+    return p.parse_args(argv)
+
+
+def load_run(method_dir: str):
+    """The run's config (pipeline with the mask loaded) and its trained model, eval mode."""
+    config_path = [p for p in glob.glob(osp.join(method_dir, "*.py"))][0]
+    cfg = Config.fromfile(config_path)
+    checkpoint = sorted(glob.glob(osp.join(method_dir, "iter_*.pth")), key=osp.getmtime)[-1]
+    dataset_cfg = cfg.train_dataloader.dataset
+    pipeline = list(dataset_cfg.pipeline)
+    pipeline.insert(1, dict(type="LoadWSSSAnnotations"))
+    dataset_cfg.pipeline = pipeline
+    dataset = DATASETS.build(dataset_cfg)
+    model = MODELS.build(cfg.model)
+    load_checkpoint(model, checkpoint, map_location="cpu", logger="silent")
+    model.eval()
+    threshold = cfg.model.get("loss_shape", {}).get("threshold", 0.001)
+    return dataset, model, threshold, checkpoint
+
+
+def truth_at_cells(gt: torch.Tensor, boxes: torch.Tensor, size: tuple) -> torch.Tensor:
+    """(N, h, w) ground truth of each view sampled at the local map cells' centres."""
+    h, w = size
+    out = []
+    for x1, y1, x2, y2 in boxes.tolist():
+        ys = (y1 + (torch.arange(h) + 0.5) * (y2 - y1) / h).long().clamp(0, gt.shape[0] - 1)
+        xs = (x1 + (torch.arange(w) + 0.5) * (x2 - x1) / w).long().clamp(0, gt.shape[1] - 1)
+        out.append(gt[ys][:, xs])
+    return torch.stack(out)
+
+
+class Tally:
+    """Counts of pixels per (kind, outcome)."""
+
+    def __init__(self) -> None:
+        self.counts: Dict[str, Dict[str, float]] = {}
+
+    def add(self, kind: str, outcome: str, value: float) -> None:
+        """Adds ``value`` to the (kind, outcome) count."""
+        self.counts.setdefault(kind, {}).setdefault(outcome, 0.0)
+        self.counts[kind][outcome] += float(value)
+
+    def shares(self) -> Dict[str, Dict[str, float]]:
+        """Each kind's outcomes in % of its pixels ('mean_*' outcomes: means, not shares)."""
+        out = {}
+        for kind, counts in self.counts.items():
+            total = counts.get("pixels", 0.0)
+            out[kind] = {
+                k: round(100.0 * v / max(total, 1.0), 2) if not k.startswith("mean_") else
+                round(v / max(total, 1.0), 4)
+                for k, v in counts.items() if k != "pixels"
+            }  # fmt: skip
+            out[kind]["pixels"] = int(total)
+        return out
+
+
+def winner_outcomes(target: torch.Tensor, truth: torch.Tensor, tau: float, tally: Tally, rule: str):
+    """Tallies the target's per-pixel winner against the truth (objects / background)."""
+    background = target.shape[1] - 1
+    peak, winner = target.max(dim=1)
+    empty = peak <= tau
+    for kind, where in (("objects", (truth > 0) & (truth < 255)), ("background", truth == 0)):
+        key = f"{kind}/{rule}"
+        tally.add(key, "pixels", where.sum())
+        tally.add(key, "nothing", (where & empty).sum())
+        own = winner == (truth - 1).clamp(min=0)
+        is_bg = winner == background
+        tally.add(key, "background", (where & ~empty & is_bg).sum())
+        if kind == "objects":
+            tally.add(key, "own class", (where & ~empty & own & ~is_bg).sum())
+            tally.add(key, "other class", (where & ~empty & ~own & ~is_bg).sum())
+        else:
+            tally.add(key, "a class", (where & ~empty & ~is_bg).sum())
+
+
+@torch.no_grad()
+def probe_run(method_dir: str, args: argparse.Namespace) -> dict:
+    """All the tallies of one trained run."""
+    dataset, model, tau, checkpoint = load_run(method_dir)
+    tally = Tally()
+    count = min(args.images, len(dataset))
+    indices = [i for _ in range(args.passes) for i in range(count)]
+    for start in range(0, len(indices), args.batch_size):
+        batch = pseudo_collate([dataset[i] for i in indices[start : start + args.batch_size]])
+        data = model.data_preprocessor(batch, training=True)
+        samples = data["data_samples"]
+        labels = torch.stack([s.gt_label for s in samples])
+        global_logits = model.extract_cam_logits(data["inputs"])
+        local_logits = model.extract_local_logits(data["local_inputs"])
+        num_views = local_logits.shape[0] // len(samples)
+        size = tuple(local_logits.shape[2:])
+        boxes = torch.cat([s.local_boxes for s in samples])
+        truth = torch.cat(
+            [truth_at_cells(s.gt_sem_seg.data[0], s.local_boxes, size) for s in samples]
+        )
+        for rule in ("network", "complement"):
+            target = local_attention_target(local_logits, labels, num_views, background=rule)
+            winner_outcomes(target, truth, tau, tally, rule)
+        # The untrained background channel, max-normalised as the target does.
+        scores = local_logits.relu()
+        scores = scores / (scores.amax(dim=(2, 3), keepdim=True) + NORMALIZE_EPS)
+        for kind, where in (("objects", (truth > 0) & (truth < 255)), ("background", truth == 0)):
+            key = f"{kind}/local background score"
+            tally.add(key, "pixels", where.sum())
+            tally.add(key, "mean_score", scores[:, -1][where].sum())
+        # The global network's RoI softmax, argmax over the image's classes + background.
+        prediction = roi_global_prediction(global_logits, boxes, num_views, size, 8)
+        kept = torch.cat([labels, torch.ones(len(samples), 1)], dim=1) > 0
+        kept = kept.repeat_interleave(num_views, dim=0)[:, :, None, None]
+        called = prediction.masked_fill(~kept, -1.0).argmax(dim=1)
+        winner_outcomes(torch.nn.functional.one_hot(called, prediction.shape[1]).permute(
+            0, 3, 1, 2).float(), truth, 0.5, tally, "global softmax")  # fmt: skip
+        if hasattr(samples[0], "local_saliency"):
+            saliency = torch.cat([s.local_saliency for s in samples])
+            saliency = resize_saliency(saliency.float(), size)[:, 0]
+            target = local_attention_target(local_logits, labels, num_views)
+            mask = (target > tau).float()
+            own = (truth - 1).clamp(min=0, max=mask.shape[1] - 2)
+            obj = (truth > 0) & (truth < 255)
+            bg = truth == 0
+            own_target = mask.gather(1, own[:, None])[:, 0] * saliency
+            bg_target = mask[:, -1] * (1 - saliency)
+            total = torch.cat([mask[:, :-1] * saliency[:, None], bg_target[:, None]], 1).sum(1)
+            tally.add("objects/shape target", "pixels", obj.sum())
+            tally.add("objects/shape target", "mean_own_class", own_target[obj].sum())
+            tally.add("objects/shape target", "mean_saliency", saliency[obj].sum())
+            tally.add("background/shape target", "pixels", bg.sum())
+            tally.add("background/shape target", "mean_background", bg_target[bg].sum())
+            tally.add("background/shape target", "mean_saliency", saliency[bg].sum())
+            tally.add("background/shape target", "all zero", (bg & (total < 0.05)).sum())
+    return dict(run=method_dir, checkpoint=checkpoint, views=len(indices) * num_views,
+                tallies=tally.shares())  # fmt: skip
+
+
+def print_run(result: dict) -> None:
+    """One run's tallies as aligned lines."""
+    print(f"\n{result['run']} ({result['views']} views)")
+    for key, shares in result["tallies"].items():
+        cells = ", ".join(f"{k} {v}" for k, v in shares.items() if k != "pixels")
+        print(f"  {key:34s} {cells}  [{shares['pixels']} px]")
+
+
+SUMMARY = (
+    ("objects/network", "own class", "obj: own"),
+    ("background/network", "background", "bg: bg"),
+    ("background/network", "a class", "bg: class"),
+    ("background/network", "nothing", "bg: none"),
+    ("objects/complement", "own class", "obj: own (compl.)"),
+    ("background/complement", "background", "bg: bg (compl.)"),
+    ("objects/global softmax", "own class", "global obj: own"),
+    ("background/global softmax", "background", "global bg: bg"),
+    ("background/shape target", "all zero", "shape bg: all 0"),
+)
+
+
+def summary_table(results: List[dict]) -> str:
+    """Markdown: one row per run, the main shares (%), and the mean per method."""
+    head = "| run | " + " | ".join(name for _, _, name in SUMMARY) + " |"
+    lines = [head, "|" + " --- |" + " ---: |" * len(SUMMARY)]
+    by_method: Dict[str, List[List[float]]] = {}
+    for result in results:
+        values = [result["tallies"].get(k, {}).get(o, float("nan")) for k, o, _ in SUMMARY]
+        run = osp.relpath(result["run"], osp.dirname(osp.dirname(result["run"])))
+        lines.append(f"| {run} | " + " | ".join(f"{v:.1f}" for v in values) + " |")
+        by_method.setdefault(osp.basename(result["run"]), []).append(values)
+    for method, rows in by_method.items():
+        means = [sum(column) / len(column) for column in zip(*rows)]
+        lines.append(
+            f"| mean {method} ({len(rows)}) | " + " | ".join(f"{v:.1f}" for v in means) + " |"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: Optional[List[str]] = None) -> List[dict]:
+    """Probes every run folder's L2G runs, prints, writes the JSON (atomically)."""
+    args = parse_args(argv)
+    DefaultScope.get_instance("probe_transfer_targets", scope_name="mmseg")
+    results = []
+    for run_dir in args.run_dirs:
+        for method in METHODS:
+            method_dir = osp.join(run_dir, method)
+            if not glob.glob(osp.join(method_dir, "iter_*.pth")):
+                continue
+            random.seed(args.seed)
+            np.random.seed(args.seed)
+            torch.manual_seed(args.seed)
+            result = probe_run(method_dir, args)
+            print_run(result)
+            results.append(result)
+    table = summary_table(results)
+    print("\nTargets and predictions on the local maps' pixels, % of each kind\n" + table)
+    os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
+    atomic_write_json(args.out, dict(args=vars(args), runs=results, table=table))
+    return results
+
+
+if __name__ == "__main__":
+    main()
