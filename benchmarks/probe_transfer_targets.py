@@ -16,8 +16,8 @@ Reported per run (fractions of the pixels of each kind, in %):
 - objects: the target's winner is the object's class / another class /
   background / nothing (every channel <= tau: an all-zero target);
 - background: the winner is background / a class / nothing;
-- the same under ``background='complement'`` (the variant), from the same
-  local logits;
+- the same under the variants ``background='complement'`` and
+  ``background=0.25``, from the same local logits;
 - the local network's max-normalised background score, mean over background
   and over object pixels (does the untrained channel tell them apart?);
 - the global network's RoI softmax argmax over the image's classes and
@@ -61,6 +61,8 @@ from mmseg_l2g.models.losses.transfer_target import (  # noqa: E402
 )
 
 METHODS = ("l2g", "l2g_sal")
+# The release's background rule and the two variants (see local_attention_target).
+RULES = ("network", "complement", 0.25)
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -167,9 +169,9 @@ def probe_run(method_dir: str, args: argparse.Namespace) -> dict:
         truth = torch.cat(
             [truth_at_cells(s.gt_sem_seg.data[0], s.local_boxes, size) for s in samples]
         )
-        for rule in ("network", "complement"):
+        for rule in RULES:
             target = local_attention_target(local_logits, labels, num_views, background=rule)
-            winner_outcomes(target, truth, tau, tally, rule)
+            winner_outcomes(target, truth, tau, tally, str(rule))
         # The untrained background channel, max-normalised as the target does.
         scores = local_logits.relu()
         scores = scores / (scores.amax(dim=(2, 3), keepdim=True) + NORMALIZE_EPS)
@@ -221,6 +223,8 @@ SUMMARY = (
     ("background/network", "nothing", "bg: none"),
     ("objects/complement", "own class", "obj: own (compl.)"),
     ("background/complement", "background", "bg: bg (compl.)"),
+    ("objects/0.25", "own class", "obj: own (0.25)"),
+    ("background/0.25", "background", "bg: bg (0.25)"),
     ("objects/global softmax", "own class", "global obj: own"),
     ("background/global softmax", "background", "global bg: bg"),
     ("background/shape target", "all zero", "shape bg: all 0"),

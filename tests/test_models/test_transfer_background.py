@@ -40,6 +40,17 @@ def test_complement_rule_calls_background_where_no_class_reaches_half():
     torch.testing.assert_close(target, expected, rtol=1e-12, atol=0)
 
 
+def test_constant_rule_cuts_the_local_cam_at_the_score():
+    target = local_attention_target(_local_logits(), LABELS, num_views=1, background=0.25)
+    d = 4 + EPS
+    # Class 0's [1, .25 - 1e-9, 0] against the constant 0.25: background wins pixels 2 and 3
+    # (class 0's 1/d is below 0.25; ties would go to the class, the first channel).
+    class0 = [[4 / d, 0.0, 0.0]]
+    background = [[0.0, 0.25, 0.25]]
+    expected = torch.tensor([[class0, [[0.0, 0.0, 0.0]], background]], dtype=torch.float64)
+    torch.testing.assert_close(target, expected, rtol=1e-12, atol=0)
+
+
 def test_complement_ignores_absent_classes():
     # Class 1 is absent: its large logits must not lower the background's complement.
     labels = torch.tensor([[0.0, 0.0]], dtype=torch.float64)
@@ -54,7 +65,7 @@ def test_losses_use_the_rule():
     global_logits = torch.zeros(1, 3, 1, 3, dtype=torch.float64)
     boxes = torch.tensor([[0.0, 0.0, 24.0, 8.0]], dtype=torch.float64)
     local = _local_logits()
-    for rule in ("network", "complement"):
+    for rule in ("network", "complement", 0.25):
         target = local_attention_target(local, LABELS, 1, background=rule)
         expected = ((1 / 3 - target) ** 2).mean().item()
         loss = AttentionTransferLoss(loss_weight=1.0, background=rule)
@@ -75,5 +86,8 @@ def test_losses_use_the_rule():
 def test_unknown_rule_is_refused(loss_type):
     with pytest.raises(ValueError, match="background must be one of"):
         loss_type(background="saliency")
+    for bad in (0.0, 1.0, -0.5, True):
+        with pytest.raises(ValueError, match="background must be one of"):
+            loss_type(background=bad)
     with pytest.raises(ValueError, match="background must be one of"):
         local_attention_target(_local_logits(), LABELS, 1, background="zero")

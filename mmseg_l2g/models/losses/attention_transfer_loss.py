@@ -1,5 +1,7 @@
 """L2G attention transfer loss (L_at)."""
 
+from typing import Union
+
 import torch.nn as nn
 import torch.nn.functional as F
 from mmseg.registry import MODELS
@@ -28,8 +30,8 @@ class AttentionTransferLoss(nn.Module):
         feat_stride: input pixels per pixel of the global logits.
         loss_name: key of this loss in the losses dict.
         background: where the local target's background comes from:
-            ``'network'`` (the release) or ``'complement'`` (see
-            :func:`local_attention_target`).
+            ``'network'`` (the release), ``'complement'`` or a constant
+            background score (see :func:`local_attention_target`).
     """
 
     def __init__(
@@ -37,7 +39,7 @@ class AttentionTransferLoss(nn.Module):
         loss_weight: float = 10.0,
         feat_stride: int = 8,
         loss_name: str = "loss_at",
-        background: str = "network",
+        background: Union[str, float] = "network",
     ) -> None:
         super().__init__()
         check_background_rule(background)

@@ -1,5 +1,7 @@
 """L2G shape transfer loss (L_st), the saliency-guided transfer loss."""
 
+from typing import Union
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -34,8 +36,8 @@ class ShapeTransferLoss(nn.Module):
             channel's mask (0.001 in the release).
         loss_name: key of this loss in the losses dict.
         background: where the local target's background comes from:
-            ``'network'`` (the release) or ``'complement'`` (see
-            :func:`local_attention_target`).
+            ``'network'`` (the release), ``'complement'`` or a constant
+            background score (see :func:`local_attention_target`).
     """
 
     def __init__(
@@ -44,7 +46,7 @@ class ShapeTransferLoss(nn.Module):
         feat_stride: int = 8,
         threshold: float = 0.001,
         loss_name: str = "loss_st",
-        background: str = "network",
+        background: Union[str, float] = "network",
     ) -> None:
         super().__init__()
         check_background_rule(background)

@@ -6,7 +6,7 @@ network's logits (``T_i``). Channel layout (see ``docs/data_flow.md``): K = C+1
 channels, the C foreground classes first, background last.
 """
 
-from typing import Optional, Tuple
+from typing import Optional, Tuple, Union
 
 import torch
 import torch.nn.functional as F
@@ -86,14 +86,23 @@ def check_transfer_inputs(
     return num_images, num_views_total // num_images
 
 
-def check_background_rule(background: str) -> None:
-    """Raises ValueError unless ``background`` is one of ``BACKGROUND_RULES``."""
-    if background not in BACKGROUND_RULES:
-        raise ValueError(f"background must be one of {BACKGROUND_RULES}, got {background!r}")
+def check_background_rule(background: Union[str, float]) -> None:
+    """Raises ValueError unless ``background`` is one of ``BACKGROUND_RULES`` or in (0, 1)."""
+    if isinstance(background, (int, float)) and not isinstance(background, bool):
+        if 0.0 < float(background) < 1.0:
+            return
+    elif background in BACKGROUND_RULES:
+        return
+    raise ValueError(
+        f"background must be one of {BACKGROUND_RULES} or a number in (0, 1), got {background!r}"
+    )
 
 
 def local_attention_target(
-    local_logits: Tensor, labels: Tensor, num_views: int, background: str = "network"
+    local_logits: Tensor,
+    labels: Tensor,
+    num_views: int,
+    background: Union[str, float] = "network",
 ) -> Tensor:
     """Build the local attention target T from the local network's logits.
 
@@ -107,7 +116,10 @@ def local_attention_target(
     winner-take-all, by ``1 - max`` of the kept class channels: the local
     network's own background channel is trained by no loss, so after the
     max-normalisation it rarely wins anywhere; the complement calls background
-    wherever no class of the image reaches half of its peak.
+    wherever no class of the image reaches half of its peak. A number
+    ``background=b`` makes the background score the constant ``b`` (e.g. 0.25,
+    the release's background threshold of the CAM readout): the local CAM is
+    cut into background and classes the way stage 2 cuts the global one.
 
     Args:
         local_logits: (B*N, K, h, w) local logits, the N views of an image
@@ -116,7 +128,8 @@ def local_attention_target(
             where its label is > 0.
         num_views: N, the number of views per image.
         background: ``'network'`` (the release: the local network's background
-            channel) or ``'complement'`` (``1 - max`` of the kept class channels).
+            channel), ``'complement'`` (``1 - max`` of the kept class channels)
+            or a constant background score in (0, 1).
 
     Returns:
         (B*N, K, h, w) target in ``local_logits``' dtype.
@@ -135,6 +148,9 @@ def local_attention_target(
     if background == "complement":
         class_peak = scores[:, :-1].amax(dim=1, keepdim=True)
         scores = torch.cat([scores[:, :-1], 1.0 - class_peak], dim=1)
+    elif not isinstance(background, str):
+        constant = torch.full_like(scores[:, -1:], float(background))
+        scores = torch.cat([scores[:, :-1], constant], dim=1)
 
     winner = scores.argmax(dim=1, keepdim=True)
     winner_mask = torch.zeros_like(scores).scatter_(1, winner, 1.0)
