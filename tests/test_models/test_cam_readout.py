@@ -34,6 +34,26 @@ def test_single_scale_cams_by_hand():
     assert torch.allclose(only_second, expected[1:], atol=1e-6)
 
 
+def test_softmax_score_by_hand():
+    # Same pixels: logits (1, 0, 0), (0.2, -0.4, 0.8), (0, 1, 0) for class 0, class 1, background.
+    x = torch.tensor([[1.0, 0.2, 0.0], [0.0, 0.4, 1.0], [0.0, 0.8, 0.0]])[None, :, None]
+    cfg = CAMReadoutConfig(scales=(1.0,), flip=False, score="softmax")
+    logits = torch.tensor([[1.0, 0.2, 0.0], [0.0, -0.4, 1.0], [0.0, 0.8, 0.0]])
+    (both,) = read_cams(Pointwise(), x, [torch.tensor([0, 1])], cfg)
+    expected = logits.softmax(dim=0)[:2, None]  # over class 0, class 1 and background
+    assert both.shape == (2, 1, 3) and torch.allclose(both, expected, atol=1e-6)
+    # With only class 1 in the label, class 0's channel takes no part in the softmax.
+    (only_second,) = read_cams(Pointwise(), x, [torch.tensor([1])], cfg)
+    expected_second = logits[1:].softmax(dim=0)[:1, None]
+    assert torch.allclose(only_second, expected_second, atol=1e-6)
+    # Two images with different classes in one batch: each its own softmax.
+    both_again, second_again = read_cams(
+        Pointwise(), x.repeat(2, 1, 1, 1), [torch.tensor([0, 1]), torch.tensor([1])], cfg
+    )
+    assert torch.allclose(both_again, expected, atol=1e-6)
+    assert torch.allclose(second_again, expected_second, atol=1e-6)
+
+
 def hand_loop(model, inputs, classes, scales, flip, interp, out_size):
     """One image, one scale and one flip at a time, with plain F.interpolate."""
     maps = []
@@ -106,6 +126,7 @@ def test_flip_averaging_is_mirror_symmetric(model):
         (dict(scales=(100.0,)), "scales"),
         (dict(interp="nearest"), "interp"),
         (dict(bg_thr=1.5), "bg_thr"),
+        (dict(score="probabilities"), "score"),
         (dict(crf=dict(iterations=3)), "unknown dense CRF"),
         (dict(scale=1.0), "unknown CAM readout"),
     ],

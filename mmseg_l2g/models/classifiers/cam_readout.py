@@ -5,7 +5,9 @@ flip and run through the network in one forward pass; the raw logits of every
 pass are upsampled (bicubic by default) to the output size, the flipped ones
 flipped back, and all ``len(scales) * (2 if flip else 1)`` maps averaged. Then
 ReLU, and each class map divided by its maximum (+1e-5). Only the classes
-asked for are kept.
+asked for are kept. ``score='softmax'`` (not the release's; a variant) reads
+instead the softmax of the averaged logits over the image's classes and the
+background channel, the quantity L2G's transfer losses train.
 
 Speed: a map and its flipped-back twin are summed before one upsampling
 (upsampling commutes with a mirror flip), classes are selected before the
@@ -25,6 +27,7 @@ import torch.nn.functional as F
 
 DEFAULT_SCALES = (0.5, 1.0, 1.5, 2.0)
 INTERP_MODES = ("bicubic", "bilinear")
+SCORES = ("logits", "softmax")
 NORM_EPS = 1e-5
 MAX_SCALE = 8.0
 
@@ -41,6 +44,9 @@ class CAMReadoutConfig:
         bg_thr: background score of the masks (a class needs a CAM above it).
         crf: dense-CRF settings refining each mask from its image
             (``dense_crf`` keywords, e.g. ``dict(iters=10)``); ``None``: none.
+        score: ``'logits'`` (the release's: ReLU of the mean class logits, each
+            map divided by its maximum) or ``'softmax'`` (the softmax of the mean
+            logits over the image's classes and the background, not normalised).
     """
 
     scales: Tuple[float, ...] = DEFAULT_SCALES
@@ -49,6 +55,7 @@ class CAMReadoutConfig:
     fp16: bool = False
     bg_thr: float = 0.25
     crf: Optional[Dict[str, Any]] = field(default=None, hash=False)
+    score: str = "logits"
 
     def __post_init__(self) -> None:
         scales = tuple(float(scale) for scale in self.scales)
@@ -59,6 +66,8 @@ class CAMReadoutConfig:
             raise ValueError(f"CAM scales must be in (0, {MAX_SCALE:g}], got {list(scales)}")
         if self.interp not in INTERP_MODES:
             raise ValueError(f"interp must be one of {INTERP_MODES}, got {self.interp!r}")
+        if self.score not in SCORES:
+            raise ValueError(f"score must be one of {SCORES}, got {self.score!r}")
         if not (math.isfinite(self.bg_thr) and 0.0 <= self.bg_thr <= 1.0):
             raise ValueError(f"bg_thr must be in [0, 1] (CAMs are normalised), got {self.bg_thr}")
         if self.crf is not None:
@@ -157,8 +166,10 @@ def read_cams(
     union = sorted({int(c) for label in classes for c in label.tolist()})
     if not union:
         return [torch.zeros((0, *out_size), device=device) for _ in classes]
-    union_index = torch.tensor(union).to(device, non_blocking=True)
-    total = torch.zeros((batch, len(union), *out_size), device=device)
+    softmax = cfg.score == "softmax"
+    channels = union + [-1] if softmax else union  # -1: the background channel, last
+    union_index = torch.tensor(channels).to(device, non_blocking=True)
+    total = torch.zeros((batch, len(channels), *out_size), device=device)
     for scale in cfg.scales:
         size = scaled_size(height, width, scale)
         scaled = inputs
@@ -180,15 +191,23 @@ def read_cams(
                 f"class index {union[-1]} is out of range for CAM logits with "
                 f"{logits.shape[1]} channels (C+1, background last)"
             )
-        maps = logits.index_select(1, union_index).float()  # select, then convert fewer maps
+        maps = logits.index_select(
+            1, union_index % logits.shape[1]
+        ).float()  # select, then convert fewer maps
         if cfg.flip:
             maps = maps[:batch] + maps[batch:].flip(-1)
         total += F.interpolate(maps, size=out_size, mode=cfg.interp, align_corners=False)
+    mean = total / cfg.num_maps
     # Each map divided by its own maximum: the same values whatever the union.
-    cams = normalise_cams(total / cfg.num_maps)
+    cams = mean if softmax else normalise_cams(mean)
     position = {c: i for i, c in enumerate(union)}
     results = []
     for index, label in enumerate(classes):
-        keep = torch.tensor([position[int(c)] for c in label.tolist()], dtype=torch.long)
-        results.append(cams[index].index_select(0, keep.to(device, non_blocking=True)))
+        keep = [position[int(c)] for c in label.tolist()]
+        if softmax:  # over this image's classes and the background, which is then dropped
+            keep_bg = torch.tensor(keep + [len(union)], dtype=torch.long).to(device)
+            results.append(cams[index].index_select(0, keep_bg).softmax(dim=0)[:-1])
+            continue
+        keep_index = torch.tensor(keep, dtype=torch.long).to(device, non_blocking=True)
+        results.append(cams[index].index_select(0, keep_index))
     return results
