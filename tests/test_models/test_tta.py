@@ -144,3 +144,11 @@ class _NotL2G(torch.nn.Module):
 def test_non_l2g_module_is_refused() -> None:
     with pytest.raises(TypeError, match="wraps an L2G classifier"):
         L2GTTAModel(module=_NotL2G())
+
+
+def test_softmax_readout_is_refused() -> None:
+    init_default_scope("mmseg")
+    cfg = tiny_l2g_cfg(num_classes=3)
+    cfg["test_cfg"] = dict(cfg.get("test_cfg") or {}, score="softmax")
+    with pytest.raises(ValueError, match="test_cfg.score='softmax' is not supported"):
+        L2GTTAModel(module=MODELS.build(cfg))

@@ -191,9 +191,8 @@ def read_cams(
                 f"class index {union[-1]} is out of range for CAM logits with "
                 f"{logits.shape[1]} channels (C+1, background last)"
             )
-        maps = logits.index_select(
-            1, union_index % logits.shape[1]
-        ).float()  # select, then convert fewer maps
+        # Select, then convert fewer maps; -1 (the background) wraps to the last channel.
+        maps = logits.index_select(1, union_index % logits.shape[1]).float()
         if cfg.flip:
             maps = maps[:batch] + maps[batch:].flip(-1)
         total += F.interpolate(maps, size=out_size, mode=cfg.interp, align_corners=False)

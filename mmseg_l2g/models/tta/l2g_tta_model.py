@@ -58,6 +58,13 @@ class L2GTTAModel(BaseTTAModel):
                     f"got {type(self.module).__name__}"
                 )
         self.bg_thr = self._module_bg_thr() if bg_thr is None else float(bg_thr)
+        score = getattr(getattr(self.module, "test_cfg", None), "score", "logits")
+        if score != "logits":
+            raise ValueError(
+                f"L2GTTAModel merges raw logits (the release's readout); the classifier's "
+                f"test_cfg.score={score!r} is not supported here: use tools/gen_pseudo.py, "
+                "whose multi-scale + flip readout follows test_cfg"
+            )
 
     def _module_bg_thr(self) -> float:
         """The wrapped classifier's background threshold."""
