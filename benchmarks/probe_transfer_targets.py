@@ -79,9 +79,12 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
 
 def load_run(method_dir: str):
     """The run's config (pipeline with the mask loaded) and its trained model, eval mode."""
-    config_path = [p for p in glob.glob(osp.join(method_dir, "*.py"))][0]
-    cfg = Config.fromfile(config_path)
-    checkpoint = sorted(glob.glob(osp.join(method_dir, "iter_*.pth")), key=osp.getmtime)[-1]
+    configs = sorted(glob.glob(osp.join(method_dir, "*.py")))
+    checkpoints = sorted(glob.glob(osp.join(method_dir, "iter_*.pth")), key=osp.getmtime)
+    if not configs or not checkpoints:
+        raise FileNotFoundError(f"{method_dir}: expected the run's config (*.py) and iter_*.pth")
+    cfg = Config.fromfile(configs[0])
+    checkpoint = checkpoints[-1]
     dataset_cfg = cfg.train_dataloader.dataset
     pipeline = list(dataset_cfg.pipeline)
     pipeline.insert(1, dict(type="LoadWSSSAnnotations"))
@@ -130,12 +133,17 @@ class Tally:
         return out
 
 
+def pixel_kinds(truth: torch.Tensor) -> tuple:
+    """(name, mask) of the object pixels and of the background pixels (255 is neither)."""
+    return ("objects", (truth > 0) & (truth < 255)), ("background", truth == 0)
+
+
 def winner_outcomes(target: torch.Tensor, truth: torch.Tensor, tau: float, tally: Tally, rule: str):
     """Tallies the target's per-pixel winner against the truth (objects / background)."""
     background = target.shape[1] - 1
     peak, winner = target.max(dim=1)
     empty = peak <= tau
-    for kind, where in (("objects", (truth > 0) & (truth < 255)), ("background", truth == 0)):
+    for kind, where in pixel_kinds(truth):
         key = f"{kind}/{rule}"
         tally.add(key, "pixels", where.sum())
         tally.add(key, "nothing", (where & empty).sum())
@@ -175,12 +183,13 @@ def probe_run(method_dir: str, args: argparse.Namespace) -> dict:
         # The untrained background channel, max-normalised as the target does.
         scores = local_logits.relu()
         scores = scores / (scores.amax(dim=(2, 3), keepdim=True) + NORMALIZE_EPS)
-        for kind, where in (("objects", (truth > 0) & (truth < 255)), ("background", truth == 0)):
+        for kind, where in pixel_kinds(truth):
             key = f"{kind}/local background score"
             tally.add(key, "pixels", where.sum())
             tally.add(key, "mean_score", scores[:, -1][where].sum())
         # The global network's RoI softmax, argmax over the image's classes + background.
-        prediction = roi_global_prediction(global_logits, boxes, num_views, size, 8)
+        stride = model.loss_transfer.feat_stride
+        prediction = roi_global_prediction(global_logits, boxes, num_views, size, stride)
         kept = torch.cat([labels, torch.ones(len(samples), 1)], dim=1) > 0
         kept = kept.repeat_interleave(num_views, dim=0)[:, :, None, None]
         called = prediction.masked_fill(~kept, -1.0).argmax(dim=1)
@@ -192,8 +201,7 @@ def probe_run(method_dir: str, args: argparse.Namespace) -> dict:
             target = local_attention_target(local_logits, labels, num_views)
             mask = (target > tau).float()
             own = (truth - 1).clamp(min=0, max=mask.shape[1] - 2)
-            obj = (truth > 0) & (truth < 255)
-            bg = truth == 0
+            (_, obj), (_, bg) = pixel_kinds(truth)
             own_target = mask.gather(1, own[:, None])[:, 0] * saliency
             bg_target = mask[:, -1] * (1 - saliency)
             total = torch.cat([mask[:, :-1] * saliency[:, None], bg_target[:, None]], 1).sum(1)
