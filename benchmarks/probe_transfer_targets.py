@@ -54,10 +54,11 @@ from mmseg.registry import DATASETS, MODELS  # noqa: E402
 import mmseg_l2g  # noqa: E402,F401
 from mmseg_l2g.io import atomic_write_json  # noqa: E402
 from mmseg_l2g.models.losses.transfer_target import (  # noqa: E402
-    NORMALIZE_EPS,
     local_attention_target,
+    normalised_local_scores,
     resize_saliency,
     roi_global_prediction,
+    shape_target,
 )
 
 METHODS = ("l2g", "l2g_sal")
@@ -181,8 +182,7 @@ def probe_run(method_dir: str, args: argparse.Namespace) -> dict:
             target = local_attention_target(local_logits, labels, num_views, background=rule)
             winner_outcomes(target, truth, tau, tally, str(rule))
         # The untrained background channel, max-normalised as the target does.
-        scores = local_logits.relu()
-        scores = scores / (scores.amax(dim=(2, 3), keepdim=True) + NORMALIZE_EPS)
+        scores = normalised_local_scores(local_logits)
         for kind, where in pixel_kinds(truth):
             key = f"{kind}/local background score"
             tally.add(key, "pixels", where.sum())
@@ -198,13 +198,13 @@ def probe_run(method_dir: str, args: argparse.Namespace) -> dict:
         if hasattr(samples[0], "local_saliency"):
             saliency = torch.cat([s.local_saliency for s in samples])
             saliency = resize_saliency(saliency.float(), size)[:, 0]
-            target = local_attention_target(local_logits, labels, num_views)
-            mask = (target > tau).float()
-            own = (truth - 1).clamp(min=0, max=mask.shape[1] - 2)
+            attention = local_attention_target(local_logits, labels, num_views)
+            target = shape_target(attention, saliency[:, None], tau)
+            own = (truth - 1).clamp(min=0, max=target.shape[1] - 2)
             (_, obj), (_, bg) = pixel_kinds(truth)
-            own_target = mask.gather(1, own[:, None])[:, 0] * saliency
-            bg_target = mask[:, -1] * (1 - saliency)
-            total = torch.cat([mask[:, :-1] * saliency[:, None], bg_target[:, None]], 1).sum(1)
+            own_target = target.gather(1, own[:, None])[:, 0]
+            bg_target = target[:, -1]
+            total = target.sum(1)
             tally.add("objects/shape target", "pixels", obj.sum())
             tally.add("objects/shape target", "mean_own_class", own_target[obj].sum())
             tally.add("objects/shape target", "mean_saliency", saliency[obj].sum())

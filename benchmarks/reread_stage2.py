@@ -23,9 +23,8 @@ ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 from mmseg_l2g.experiments.experiment import METHODS, results_table, summarise  # noqa: E402
+from mmseg_l2g.experiments.stages import COMMAND_MARK  # noqa: E402
 from mmseg_l2g.io import atomic_write_json  # noqa: E402
-
-COMMAND_MARK = "===== "  # how StageRunner logs each command in pipeline.log
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:

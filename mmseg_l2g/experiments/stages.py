@@ -10,6 +10,8 @@ from typing import Dict, List, Optional, Sequence
 
 from ..engine.checkpointing import latest_checkpoint
 
+# Starts the line of pipeline.log that records each stage's command.
+COMMAND_MARK = "===== "
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
@@ -48,7 +50,7 @@ class StageRunner:
         start = time.time()
         env = dict(os.environ, PYTHONUNBUFFERED="1")
         with open(self.log_path, "a", encoding="utf-8", buffering=1) as log:
-            log.write(f"\n===== {name}: {' '.join(cmd)}\n")
+            log.write(f"\n{COMMAND_MARK}{name}: {' '.join(cmd)}\n")
             log.flush()
             proc = subprocess.Popen(
                 cmd,

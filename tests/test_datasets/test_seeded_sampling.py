@@ -44,9 +44,15 @@ def data_root(tmp_path_factory):
     return root
 
 
-def first_batches(data_root, workers, sampler=None, count=4):
+def train_loader_cfg(data_root):
+    """The synthetic L2G + saliency config's training loader, on ``data_root``."""
     loader_cfg = copy.deepcopy(Config.fromfile(CONFIG).train_dataloader)
     loader_cfg.dataset.data_root = data_root
+    return loader_cfg
+
+
+def first_batches(data_root, workers, sampler=None, count=4):
+    loader_cfg = train_loader_cfg(data_root)
     loader_cfg.update(batch_size=4, num_workers=workers, persistent_workers=False)
     if sampler is not None:
         loader_cfg.sampler = dict(type=sampler, shuffle=True)
@@ -90,9 +96,7 @@ def batches_as_workers_load_them(data_root, workers, count=4, batch_size=4, seed
     the workers, as torch's DataLoader hands them out. Without the per-item seed
     the worker's seeding would decide the augmentation.
     """
-    loader_cfg = copy.deepcopy(Config.fromfile(CONFIG).train_dataloader)
-    loader_cfg.dataset.data_root = data_root
-    dataset = DATASETS.build(loader_cfg.dataset)
+    dataset = DATASETS.build(train_loader_cfg(data_root).dataset)
     sampler = iter(SeededInfiniteSampler(dataset, shuffle=True, seed=seed))
     batches = []
     for number in range(count):
@@ -115,9 +119,7 @@ def test_batches_are_the_same_with_0_1_and_2_workers(data_root, workers):
 
 def test_without_the_item_seed_the_worker_seeding_decides(data_root):
     """What the per-item seed fixes (so the test above can fail): plain indices."""
-    loader_cfg = copy.deepcopy(Config.fromfile(CONFIG).train_dataloader)
-    loader_cfg.dataset.data_root = data_root
-    dataset = DATASETS.build(loader_cfg.dataset)
+    dataset = DATASETS.build(train_loader_cfg(data_root).dataset)
     views = []
     for worker_id in (0, 1):
         worker_init_fn(worker_id, 2, 0, 3)

@@ -2,7 +2,6 @@
 
 from typing import Union
 
-import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from mmseg.registry import MODELS
@@ -14,6 +13,7 @@ from .transfer_target import (
     local_attention_target,
     resize_saliency,
     roi_global_prediction,
+    shape_target,
 )
 
 
@@ -82,9 +82,8 @@ class ShapeTransferLoss(nn.Module):
         )
         map_size = tuple(local_logits.shape[2:])
         attention = local_attention_target(local_logits, labels, num_views, self.background)
-        mask = (attention > self.threshold).to(attention.dtype)
         salient = resize_saliency(saliency.to(attention.device, attention.dtype), map_size)
-        target = torch.cat([mask[:, :-1] * salient, mask[:, -1:] * (1 - salient)], dim=1)
+        target = shape_target(attention, salient, self.threshold)
         prediction = roi_global_prediction(
             global_logits, boxes, num_views, map_size, self.feat_stride
         )

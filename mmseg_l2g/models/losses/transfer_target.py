@@ -98,6 +98,22 @@ def check_background_rule(background: Union[str, float]) -> None:
     )
 
 
+def normalised_local_scores(local_logits: Tensor) -> Tensor:
+    """Detached local logits, ReLU, each channel divided by its spatial max (+eps).
+
+    Args:
+        local_logits: (B*N, K, h, w) local logits.
+
+    Returns:
+        (B*N, K, h, w) scores in [0, 1], no gradient.
+    """
+    scores = local_logits.detach().relu()
+    # In float16 1e-8 rounds to 0 and an all-zero channel would give 0/0: use
+    # the dtype's smallest normal number there instead (float32/64 keep 1e-8).
+    eps = max(NORMALIZE_EPS, torch.finfo(scores.dtype).tiny)
+    return scores / (scores.amax(dim=(2, 3), keepdim=True) + eps)
+
+
 def local_attention_target(
     local_logits: Tensor,
     labels: Tensor,
@@ -135,11 +151,7 @@ def local_attention_target(
         (B*N, K, h, w) target in ``local_logits``' dtype.
     """
     check_background_rule(background)
-    scores = local_logits.detach().relu()
-    # In float16 1e-8 rounds to 0 and an all-zero channel would give 0/0: use
-    # the dtype's smallest normal number there instead (float32/64 keep 1e-8).
-    eps = max(NORMALIZE_EPS, torch.finfo(scores.dtype).tiny)
-    scores = scores / (scores.amax(dim=(2, 3), keepdim=True) + eps)
+    scores = normalised_local_scores(local_logits)
 
     present = labels.detach().repeat_interleave(num_views, dim=0) > 0
     background_kept = present.new_ones((present.shape[0], 1))
@@ -197,6 +209,22 @@ def roi_global_prediction(
         aligned=False,
     )
     return pooled.softmax(dim=1).to(global_logits.dtype)
+
+
+def shape_target(attention: Tensor, salient: Tensor, threshold: float) -> Tensor:
+    """The shape transfer target: ``B = attention > threshold`` shaped by the saliency.
+
+    Args:
+        attention: (B*N, K, h, w) local attention target, background last.
+        salient: (B*N, 1, h, w) saliency of each view at the local map's size.
+        threshold: tau.
+
+    Returns:
+        (B*N, K, h, w): ``B[c] * S`` on the class channels, ``B[bg] * (1 - S)`` on
+        the background channel.
+    """
+    mask = (attention > threshold).to(attention.dtype)
+    return torch.cat([mask[:, :-1] * salient, mask[:, -1:] * (1 - salient)], dim=1)
 
 
 def resize_saliency(saliency: Tensor, size: Tuple[int, int]) -> Tensor:
