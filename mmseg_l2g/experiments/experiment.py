@@ -9,8 +9,11 @@ One seed's experiment, through the shipped tools only (``tools/train.py``,
    with fresh heads (``init_cfg=dict(type='Pretrained', prefix='global_backbone.')``),
    each for the same number of iterations, as the configs say;
 3. stage 2 of each on the val and train splits, swept over background
-   thresholds, plus the plain CAM fused with the saliency maps
-   (``gen_pseudo.py --saliency-dir``, from the saved CAMs).
+   thresholds, plus each method fused with the saliency maps
+   (``gen_pseudo.py --saliency-dir``, from the saved CAMs, one rule for all);
+4. each column's threshold chosen on the train split and reported on val,
+   with the premise's metrics (:mod:`.premise`) on val when the data records
+   its marks.
 
 What varies goes through ``--cfg-options``; nothing else is trained here.
 """
@@ -32,14 +35,19 @@ CONFIGS = dict(
 )
 PRETRAIN_CONFIG = "configs/pretrain/plaincnn_1xb8-1000it_synthetic-pretrain-128.py"
 METHODS: Tuple[str, ...] = ("cam", "l2g", "l2g_sal")
-# Column order of the reports: the fused plain CAM is scored from the CAM's maps.
-COLUMNS: Tuple[str, ...] = ("cam", "cam_fused", "l2g", "l2g_sal")
+# Column order of the reports: each method, then the same CAMs fused with the saliency maps.
+COLUMNS: Tuple[str, ...] = ("cam", "cam_fused", "l2g", "l2g_fused", "l2g_sal", "l2g_sal_fused")
 COLUMN_NAMES = dict(
-    cam="plain CAM", cam_fused="plain CAM + saliency", l2g="L2G", l2g_sal="L2G + saliency"
-)
-# Background thresholds scored in stage 2: from 0.01, as L2G's maps can be peaky.
+    cam="plain CAM", cam_fused="plain CAM, fused", l2g="L2G", l2g_fused="L2G, fused",
+    l2g_sal="L2G + saliency", l2g_sal_fused="L2G + saliency, fused",
+)  # fmt: skip
+# The pretraining corpus: other classes (the release pretrains on ImageNet's, not the
+# target's) or the target classes themselves; see ``SyntheticDesign.class_offset``.
+PRETRAIN_CLASSES: Tuple[str, ...] = ("other", "same")
+OTHER_CLASS_OFFSET = 4
+# Background thresholds scored in stage 2: from 0 (the fused rule's best was 0.01, the old edge).
 SWEEP: Tuple[str, ...] = tuple(
-    f"{t:.2f}" for t in threshold_range(0.01, 0.04, 0.01) + threshold_range(0.05, 0.95, 0.05)
+    f"{t:.2f}" for t in threshold_range(0.0, 0.04, 0.01) + threshold_range(0.05, 0.95, 0.05)
 )
 FIXED_THR = 0.25  # the release's background threshold
 SPLITS: Tuple[str, ...] = ("val", "train")
@@ -55,6 +63,8 @@ class ExperimentPlan:
         pretrain_iters: iterations of the backbone's classification pretraining.
         pretrain_images: images of the separate pretraining corpus.
         pretrain_seed: seed of that corpus (one pretraining per corpus seed).
+        pretrain_classes: ``'other'`` (the corpus wears 4 classes disjoint from the
+            targets: own mark colours, stripe angles and periods) or ``'same'``.
         size: image side of the generated data.
         design: ``SyntheticDesign`` overrides of every generated corpus.
         batch_size: override of the configs' batch size (None: the configs').
@@ -68,6 +78,7 @@ class ExperimentPlan:
     pretrain_iters: int
     pretrain_images: int
     pretrain_seed: int = 1000
+    pretrain_classes: str = "other"
     size: int = 128
     design: Dict[str, object] = field(default_factory=dict)
     batch_size: Optional[int] = None
@@ -133,13 +144,21 @@ def pretrain_backbone(stages: StageRunner, plan: ExperimentPlan, cache_dir: str)
     """
     from ..datasets.synthetic import make_synthetic
 
+    if plan.pretrain_classes not in PRETRAIN_CLASSES:
+        raise ValueError(
+            f"pretrain_classes must be one of {PRETRAIN_CLASSES}, got {plan.pretrain_classes!r}"
+        )
     tag = f"pretrain_seed{plan.pretrain_seed}_{plan.size}px_{plan.pretrain_images}img"
     if plan.design:  # a corpus of another image design is another corpus
         tag += f"_design{design_tag(plan.design)}"
+    design = dict(plan.design)
+    if plan.pretrain_classes == "other":
+        tag += "_otherclasses"
+        design["class_offset"] = OTHER_CLASS_OFFSET
     corpus = osp.join(cache_dir, f"{tag}_data")
     make_synthetic(
         corpus, plan.pretrain_images, 0, seed=plan.pretrain_seed, size=plan.size,
-        progress=False, **plan.design,
+        progress=False, **design,
     )  # fmt: skip
     options = {"train_dataloader.dataset.data_root": corpus, "randomness.seed": plan.pretrain_seed}
     options.update(loop_options(plan.pretrain_iters, plan.batch_size))
@@ -165,12 +184,14 @@ def run_experiment(
         seed: seed of every training (``randomness.seed``).
         cache_dir: where the pretraining corpus and checkpoint are cached.
         dataset: further dataset arguments of every split (see :func:`data_options`).
-        saliency_dir: saliency maps of the fused plain CAM (``'dataset'``: the dataset's).
+        saliency_dir: saliency maps of the fused columns (``'dataset'``: the dataset's).
 
     Returns:
-        ``{'seed', 'pretrained', 'checkpoints': {method: path}, 'cams': {method:
-        {split: dir}}, 'scores': {column: {split: {'best_thr', 'best_miou',
-        'fixed_miou'}}}}``, mIoU in %.
+        ``{'seed', 'data_root', 'pretrained', 'checkpoints': {method: path}, 'cams':
+        {method: {split: dir}}, 'scores': {column: {split: {'thr', 'thr_split', 'miou',
+        'best_thr', 'best_miou', 'fixed_miou', 'curve'}}}, 'premise': {column: ...}}``,
+        mIoU in %; ``miou`` is at ``thr``, chosen on train (see :func:`choose_threshold`),
+        ``premise`` the val metrics of :mod:`.premise` (empty without recorded marks).
     """
     pretrained = pretrain_backbone(stages, plan, cache_dir)
     data = dict(data_options(data_root, dataset), **{"randomness.seed": seed})
@@ -193,27 +214,78 @@ def run_experiment(
             )  # fmt: skip
             cams.setdefault(name, {})[split] = osp.join(stages.work_dir, out, "cams")
             scores.setdefault(name, {})[split] = summarise(metrics)
-    if "cam" in checkpoints:
-        for split in plan.splits:
+        for split in plan.splits:  # the same fuse rule for every method
             metrics = stages.gen_pseudo(
-                f"pseudo_cam_fused_{split}", CONFIGS["cam"], None,
-                ["--split", split, "--from-cams", cams["cam"][split],
+                f"pseudo_{name}_fused_{split}", CONFIGS[name], None,
+                ["--split", split, "--from-cams", cams[name][split],
                  "--saliency-dir", saliency_dir, *sweep], data,
             )  # fmt: skip
-            scores.setdefault("cam_fused", {})[split] = summarise(metrics)
-    return dict(seed=seed, pretrained=pretrained, checkpoints=checkpoints, cams=cams, scores=scores)
+            scores.setdefault(f"{name}_fused", {})[split] = summarise(metrics)
+    for column in scores.values():
+        choose_threshold(column)
+    row = dict(seed=seed, data_root=data_root, pretrained=pretrained, checkpoints=checkpoints,
+               cams=cams, scores=scores)  # fmt: skip
+    row["premise"] = column_premise(data_root, cams, scores, saliency_dir)
+    return row
+
+
+def column_premise(
+    data_root: str, cams: Dict[str, Dict[str, str]], scores: Dict[str, dict], saliency_dir: str
+) -> Dict[str, dict]:
+    """The premise's metrics of every column on val, at its chosen threshold (none without marks).
+
+    Args:
+        data_root: the dataset (a synthetic one records its marks).
+        cams: method -> split -> CAM folder.
+        scores: column -> split -> scores (with the chosen ``thr``).
+        saliency_dir: the fused columns' saliency (``'dataset'``: the dataset's own).
+    """
+    from .premise import premise_metrics
+
+    if not osp.isfile(osp.join(data_root, "ImageSets", "Segmentation", "val_marks.json")):
+        return {}
+    sal = osp.join(data_root, "Saliency") if saliency_dir == "dataset" else saliency_dir
+    out: Dict[str, dict] = {}
+    for column, by_split in scores.items():
+        method = column[: -len("_fused")] if column.endswith("_fused") else column
+        if "val" not in by_split or "val" not in cams.get(method, {}):
+            continue
+        thr = by_split["val"]["thr"]
+        fused = sal if column.endswith("_fused") else None
+        out[column] = premise_metrics(data_root, "val", cams[method]["val"], thr, fused)
+    return out
 
 
 def summarise(metrics: dict) -> dict:
-    """Best threshold, its mIoU and the mIoU at ``FIXED_THR`` from ``metrics.json`` (all in %)."""
+    """One split's scores from ``metrics.json`` (mIoU in %).
+
+    Returns:
+        ``best_thr`` / ``best_miou`` (that split's own best: optimistic when
+        reported on it), ``fixed_miou`` (at ``FIXED_THR``) and ``curve``
+        (threshold -> mIoU).
+    """
     if not metrics:
-        return dict(best_thr=math.nan, best_miou=math.nan, fixed_miou=math.nan)
-    fixed = [e["miou"] for e in metrics.get("sweep", []) if math.isclose(e["thr"], FIXED_THR)]
+        return dict(best_thr=math.nan, best_miou=math.nan, fixed_miou=math.nan, curve={})
+    curve = {f"{e['thr']:.2f}": round(float(e["miou"]), 2) for e in metrics.get("sweep", [])}
     return dict(
         best_thr=float(metrics["best_thr"]),
         best_miou=round(float(metrics["best_miou"]), 2),
-        fixed_miou=round(float(fixed[0]), 2) if fixed else math.nan,
+        fixed_miou=curve.get(f"{FIXED_THR:.2f}", math.nan),
+        curve=curve,
     )
+
+
+def choose_threshold(by_split: Dict[str, dict]) -> None:
+    """Adds ``thr`` (chosen on train, else on the split itself: ``thr_split``) and its ``miou``.
+
+    Args:
+        by_split: split -> :func:`summarise` scores of one column; changed in place.
+    """
+    source = "train" if "train" in by_split and by_split["train"]["curve"] else None
+    for split, score in by_split.items():
+        chooser = source or split
+        thr = by_split[chooser]["best_thr"]
+        score.update(thr=thr, thr_split=chooser, miou=score["curve"].get(f"{thr:.2f}", math.nan))
 
 
 def mean_std(values: Sequence[float]) -> Tuple[float, float]:
@@ -229,27 +301,25 @@ def mean_std(values: Sequence[float]) -> Tuple[float, float]:
 
 
 def results_table(rows: Sequence[dict], split: str = "val") -> str:
-    """Markdown table: each column's mIoU per seed (best threshold, and at 0.25), mean +- std.
+    """Markdown: each column's mIoU per seed at the threshold chosen on train, and at 0.25.
 
     Args:
         rows: :func:`run_experiment` results.
         split: which split's scores.
     """
     columns = [c for c in COLUMNS if rows and c in rows[0]["scores"]]
-    head = "| seed | " + " | ".join(f"{COLUMN_NAMES[c]}: best (thr) / at 0.25" for c in columns)
+    head = "| seed | " + " | ".join(f"{COLUMN_NAMES[c]}: chosen thr / at 0.25" for c in columns)
     lines = [head + " |", "|" + " ---: |" * (1 + len(columns))]
     for row in rows:
         cells = []
         for column in columns:
             score = row["scores"][column][split]
-            cells.append(
-                f"{score['best_miou']:.1f} ({score['best_thr']:.2f}) / {score['fixed_miou']:.1f}"
-            )
+            cells.append(f"{score['miou']:.1f} ({score['thr']:.2f}) / {score['fixed_miou']:.1f}")
         lines.append(f"| {row['seed']} | " + " | ".join(cells) + " |")
     cells = []
     for column in columns:
-        best = mean_std([r["scores"][column][split]["best_miou"] for r in rows])
+        chosen = mean_std([r["scores"][column][split]["miou"] for r in rows])
         fixed = mean_std([r["scores"][column][split]["fixed_miou"] for r in rows])
-        cells.append(f"{best[0]:.1f} +- {best[1]:.1f} / {fixed[0]:.1f} +- {fixed[1]:.1f}")
+        cells.append(f"{chosen[0]:.1f} +- {chosen[1]:.1f} / {fixed[0]:.1f} +- {fixed[1]:.1f}")
     lines.append("| mean +- std | " + " | ".join(cells) + " |")
     return "\n".join(lines)

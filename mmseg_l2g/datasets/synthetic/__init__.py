@@ -7,7 +7,7 @@ classifier's CAM lights the mark and misses the body (the problem L2G addresses)
 
 from .classes import MAX_CLASSES, class_names, class_palette
 from .design import SyntheticDesign
-from .generator import GENERATOR_VERSION, make_synthetic
+from .generator import GENERATOR_VERSION, make_synthetic, read_marks
 from .preview import write_preview
 from .scene import SyntheticSample, render_sample
 
@@ -19,6 +19,7 @@ __all__ = [
     "class_names",
     "class_palette",
     "make_synthetic",
+    "read_marks",
     "render_sample",
     "write_preview",
 ]

@@ -51,16 +51,24 @@ class ClassAppearance:
     stripe_period: float
 
 
-def class_appearances(num_classes: int) -> list[ClassAppearance]:
+def class_appearances(num_classes: int, offset: int = 0) -> list[ClassAppearance]:
     """Returns the appearance of foreground classes ``0..num_classes-1``.
 
     Args:
         num_classes: number of foreground classes, 1..``MAX_CLASSES``.
+        offset: first row of the appearance table (``SyntheticDesign.class_offset``):
+            0 gives the target classes; with 4 classes, 4 gives 4 others (their own
+            mark colours, stripe angles and periods), e.g. for a pretraining corpus.
     """
     if not 1 <= num_classes <= MAX_CLASSES:
         raise ValueError(f"num_classes must be in 1..{MAX_CLASSES}, got {num_classes}")
+    if not 0 <= offset <= MAX_CLASSES - num_classes:
+        raise ValueError(
+            f"class_offset must be in 0..{MAX_CLASSES - num_classes} for {num_classes} "
+            f"classes (the table has {MAX_CLASSES}), got {offset}"
+        )
     appearances = []
-    for k in range(num_classes):
+    for k in range(offset, offset + num_classes):
         name, colour = MARK_COLOURS[k]
         appearances.append(
             ClassAppearance(
@@ -74,11 +82,12 @@ def class_appearances(num_classes: int) -> list[ClassAppearance]:
     return appearances
 
 
-def class_names(num_classes: int) -> list[str]:
+def class_names(num_classes: int, offset: int = 0) -> list[str]:
     """Returns ``['background', <foreground names>]`` (background first, as mmseg's VOC)."""
-    return ["background"] + [a.name for a in class_appearances(num_classes)]
+    return ["background"] + [a.name for a in class_appearances(num_classes, offset)]
 
 
-def class_palette(num_classes: int) -> list[list[int]]:
+def class_palette(num_classes: int, offset: int = 0) -> list[list[int]]:
     """Returns the C+1 RGB palette colours: background black, then each mark colour."""
-    return [list(BACKGROUND_COLOUR)] + [list(a.mark_colour) for a in class_appearances(num_classes)]
+    looks = class_appearances(num_classes, offset)
+    return [list(BACKGROUND_COLOUR)] + [list(a.mark_colour) for a in looks]

@@ -40,7 +40,8 @@ class SyntheticDesign:
     Attributes:
         mark_size_ratio: side of the square mark.
         mark_offset: least distance of the mark centre from the body centre, as a
-            fraction of the body's equivalent radius (sqrt(area / pi)).
+            fraction of the body's equivalent radius (sqrt(area / pi)); 0 sets no
+            minimum (the mark anywhere inside the body), not "at the centre".
         mark_strength: 1 paints the mark in its pure class colour; lower values blend
             it with the body colour.
         body_texture_reliability: probability that a body wears its own class's stripes.
@@ -70,6 +71,10 @@ class SyntheticDesign:
         saliency_small_area: objects with a visible area below this fraction of
             the image are small.
         saliency_small_miss_prob: probability that a small object is missed.
+        class_offset: first row of the class appearance table the classes wear
+            (``classes.class_appearances``): 0 the target classes; with 4 classes,
+            4 gives 4 other classes (own mark colours, stripe angles and periods),
+            the pretraining corpus of the benchmark and the demo.
     """
 
     mark_size_ratio: float = 0.05
@@ -94,6 +99,7 @@ class SyntheticDesign:
     saliency_bleed: float = 0.04
     saliency_small_area: float = 0.08
     saliency_small_miss_prob: float = 0.5
+    class_offset: int = 0
 
     def __post_init__(self) -> None:
         """Checks every value's type and range, so no design can ask for unbounded work.
@@ -109,6 +115,7 @@ class SyntheticDesign:
         _check_range("noise_std", self.noise_std, 0.0, MAX_NOISE_STD)
         _check_range("saliency_blur", self.saliency_blur, 0.0, 1.0)
         _check_integer("max_objects", self.max_objects, 1, MAX_OBJECTS)
+        _check_integer("class_offset", self.class_offset, 0, MAX_CLASSES - 1)
         for name in ("body_size_range", "distractor_size_range"):
             low, high = _check_pair(name, getattr(self, name))
             _check_range(name, low, 0.0, 1.0)

@@ -21,7 +21,7 @@ from .files import (
 from .preview import write_preview
 from .scene import render_sample
 
-GENERATOR_VERSION = "1.2"
+GENERATOR_VERSION = "1.3"  # 1.3: {split}_marks.json, class_offset
 SPLITS: tuple[str, ...] = ("train", "val")
 IMAGE_DIR = "JPEGImages"
 MASK_DIR = "SegmentationClass"
@@ -38,7 +38,7 @@ _OWN_FILE = re.compile(r"^(train|val)_\d{6}\.(jpg|png)$")
 # Temp files of mmseg_l2g.io.atomic_output (a killed run's), never a user's ``.tmp_*``.
 _TEMP = r"\.tmp_l2g\.\d+\.[A-Za-z0-9_]+"
 _TEMP_FILE = re.compile(rf"^{_TEMP}\.(jpg|png)$")
-_LIST_FILE = re.compile(rf"^((train|val)(_cls)?\.txt|{_TEMP}\.txt)$")
+_LIST_FILE = re.compile(rf"^((train|val)(_cls)?\.txt|(train|val)_marks\.json|{_TEMP}\.(txt|json))$")
 _META_TEMP_FILE = re.compile(rf"^{_TEMP}\.json$")
 
 
@@ -83,8 +83,11 @@ def make_synthetic(
     (palette PNG: 0 background, c in 1..C, 255 object borders), ``Saliency/<id>.png``
     (grey), ``ImageSets/Segmentation/{train,val}.txt`` (ids),
     ``ImageSets/Segmentation/{train,val}_cls.txt`` (``<id> <idx> ...``, 0-based
-    foreground class indices) and ``meta.json``, written last: a dataset with a
-    ``meta.json`` is complete. The same arguments give byte-identical files.
+    foreground class indices), ``ImageSets/Segmentation/{train,val}_marks.json``
+    (where each object's mark is: ``{id: [{"class": idx, "box": [y0, x0, y1, x1]}]}``,
+    end exclusive, in drawing order; see :func:`read_marks`) and ``meta.json``,
+    written last: a dataset with a ``meta.json`` is complete. The same arguments
+    give byte-identical files.
 
     Args:
         out_dir: dataset root.
@@ -143,8 +146,8 @@ def build_meta(
 ) -> dict[str, Any]:
     """Returns the content of ``meta.json`` for these arguments (JSON-ready values)."""
     return {
-        "classes": class_names(num_classes),
-        "palette": class_palette(num_classes),
+        "classes": class_names(num_classes, design.class_offset),
+        "palette": class_palette(num_classes, design.class_offset),
         "generator_version": GENERATOR_VERSION,
         "seed": seed,
         "size": size,
@@ -171,19 +174,23 @@ def _generate(
         for split in SPLITS
         for index in range(counts[split])
     ]
-    labels = dict(_run(tasks, num_workers, progress))
+    done = _run(tasks, num_workers, progress)
+    results = {img_id: (found, marks) for img_id, found, marks in done}
+    labels = {img_id: result[0] for img_id, result in results.items()}
     for split in SPLITS:
         ids = [sample_id(split, index) for index in range(counts[split])]
         list_dir = os.path.join(root, LIST_DIR)
         atomic_write_text(os.path.join(list_dir, f"{split}.txt"), "".join(f"{i}\n" for i in ids))
         cls_lines = "".join(" ".join([i, *map(str, labels[i])]) + "\n" for i in ids)
         atomic_write_text(os.path.join(list_dir, f"{split}_cls.txt"), cls_lines)
+        marks = {i: results[i][1] for i in ids}
+        atomic_write_text(os.path.join(list_dir, f"{split}_marks.json"), json.dumps(marks) + "\n")
     _remove_stale_files(root, set(labels))
 
 
 def _run(
     tasks: list[_Task], num_workers: Optional[int], progress: bool
-) -> Iterator[tuple[str, tuple[int, ...]]]:
+) -> Iterator[tuple[str, tuple[int, ...], list[dict[str, Any]]]]:
     """Runs the tasks (in a process pool when worthwhile), yielding results in task order."""
     workers = _resolve_workers(num_workers, len(tasks))
     bar = None
@@ -208,8 +215,12 @@ def _tick(results: Iterable[Any], bar: Any) -> Iterator[Any]:
         bar.finish()
 
 
-def _generate_one(task: _Task) -> tuple[str, tuple[int, ...]]:
-    """Renders one sample and writes its image, mask and saliency map."""
+def _generate_one(task: _Task) -> tuple[str, tuple[int, ...], list[dict[str, Any]]]:
+    """Renders one sample and writes its image, mask and saliency map.
+
+    Returns:
+        ``(img_id, labels, marks)``: marks as :func:`read_marks` gives them.
+    """
     rng = sample_rng(task.seed, task.split, task.index)
     sample = render_sample(rng, task.size, task.num_classes, task.design)
     img_id = sample_id(task.split, task.index)
@@ -217,12 +228,37 @@ def _generate_one(task: _Task) -> tuple[str, tuple[int, ...]]:
     atomic_write_bytes(os.path.join(root, IMAGE_DIR, f"{img_id}.jpg"), encode_jpeg(sample.image))
     atomic_write_bytes(
         os.path.join(root, MASK_DIR, f"{img_id}.png"),
-        encode_palette_png(sample.mask, class_palette(task.num_classes)),
+        encode_palette_png(sample.mask, class_palette(task.num_classes, task.design.class_offset)),
     )
     atomic_write_bytes(
         os.path.join(root, SALIENCY_DIR, f"{img_id}.png"), encode_grey_png(sample.saliency)
     )
-    return img_id, sample.labels
+    marks = [dict({"class": obj.class_index}, box=list(obj.mark_box)) for obj in sample.objects]
+    return img_id, sample.labels, marks
+
+
+def read_marks(root: str, split: str) -> dict[str, list[dict[str, Any]]]:
+    """Where each object's mark is, per image of a split.
+
+    Args:
+        root: a dataset of this generator (version 1.3 or later).
+        split: ``'train'`` or ``'val'``.
+
+    Returns:
+        ``{img_id: [{"class": 0-based class, "box": [y0, x0, y1, x1]}, ...]}``
+        (end exclusive, drawing order; marks are never occluded).
+
+    Raises:
+        FileNotFoundError: the dataset records no marks (made by an older generator).
+    """
+    path = os.path.join(root, LIST_DIR, f"{split}_marks.json")
+    if not os.path.isfile(path):
+        raise FileNotFoundError(
+            f"{path} not found: the dataset records no mark positions (generator older "
+            "than 1.3); regenerate it"
+        )
+    with open(path, encoding="utf-8") as file:
+        return json.load(file)
 
 
 def _resolve_workers(num_workers: Optional[int], num_tasks: int) -> int:

@@ -71,7 +71,7 @@ def render_sample(
         num_classes: number of foreground classes C.
         design: the image design.
     """
-    appearances = class_appearances(num_classes)
+    appearances = class_appearances(num_classes, design.class_offset)
     image = _background(rng, size, design)
     clutter = _draw_clutter(rng, image, design)
     backdrop = image.copy()

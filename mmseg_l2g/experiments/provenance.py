@@ -1,0 +1,38 @@
+"""What produced a results file: the script, its arguments, the command line and the commit."""
+
+import os.path as osp
+import subprocess
+import sys
+from typing import Any, Dict, Optional
+
+from .stages import REPO_ROOT
+
+
+def _git(*args: str) -> Optional[str]:
+    try:
+        done = subprocess.run(
+            ["git", *args], cwd=REPO_ROOT, capture_output=True, text=True, check=True
+        )
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return done.stdout.strip()
+
+
+def provenance(args: Dict[str, Any]) -> Dict[str, Any]:
+    """The fields every results file starts with.
+
+    Args:
+        args: the script's parsed arguments (``vars(namespace)``).
+
+    Returns:
+        ``script`` (relative to the repository), ``args``, ``command``, ``git_commit``
+        (None outside a git checkout) and ``git_dirty`` (tracked files changed).
+    """
+    status = _git("status", "--porcelain", "--untracked-files=no")
+    return dict(
+        script=osp.relpath(osp.abspath(sys.argv[0]), REPO_ROOT) if sys.argv[0] else None,
+        args=args,
+        command=" ".join([sys.executable, *sys.argv]),
+        git_commit=_git("rev-parse", "HEAD"),
+        git_dirty=None if status is None else bool(status),
+    )
