@@ -302,7 +302,7 @@ def write_results(args: argparse.Namespace, rows: List[dict], bench) -> None:
     )
     for name, text in tables.items():
         print(f"\n{name}\n{text}", flush=True)
-    doc = dict(provenance(vars(args)), rows=rows, tables=tables,
+    doc = dict(provenance(vars(args), __file__), rows=rows, tables=tables,
                summary=bench.aggregate(bases))  # fmt: skip
     os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
     atomic_write_json(args.out, doc)

@@ -145,7 +145,7 @@ def main(argv: Optional[List[str]] = None) -> List[dict]:
     for split, text in tables.items():
         print(f"\n{split}: pseudo-mask mIoU (%) at the threshold chosen on train / at 0.25")
         print(text, flush=True)
-    doc = dict(provenance(vars(args)), rows=rows, summary=aggregate(rows), tables=tables)
+    doc = dict(provenance(vars(args), __file__), rows=rows, summary=aggregate(rows), tables=tables)
     os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
     atomic_write_json(args.out, doc)
     return rows

@@ -13,12 +13,20 @@ from dataclasses import asdict, dataclass
 from typing import Dict, List, Optional
 
 from ..io import atomic_write_json
-from .experiment import CONFIGS, FIXED_THR, ExperimentPlan, loop_options, run_experiment
+from .experiment import (
+    COLUMN_NAMES,
+    COLUMNS,
+    CONFIGS,
+    FIXED_THR,
+    ExperimentPlan,
+    loop_options,
+    run_experiment,
+)
 from .figure import write_comparison_figure
 from .stages import StageRunner
 
 SEG_CONFIG = "configs/deeplab/deeplabv2_r18tiny_1xb8-300it_synthetic-128_l2g-pseudo.py"
-SUMMARY_METHODS = ("cam", "cam_fused", "l2g", "l2g_sal")
+SUMMARY_METHODS = COLUMNS  # the benchmark's columns, in its order
 
 
 @dataclass(frozen=True)
@@ -125,9 +133,10 @@ def run_demo(
     )
     scores = experiment["scores"]
 
-    # Pseudo masks of the train split from the better L2G run, at its val-best threshold.
-    best = max(("l2g", "l2g_sal"), key=lambda n: _nan_low(scores[n]["val"]["best_miou"]))
-    best_thr = scores[best]["val"]["best_thr"]
+    # Pseudo masks of the train split from the better L2G run on train, at its train-best
+    # threshold (val is only reported, never chosen on).
+    best = max(("l2g", "l2g_sal"), key=lambda n: _nan_low(scores[n]["train"]["best_miou"]))
+    best_thr = scores[best]["train"]["best_thr"]
     data = {f"{k}.dataset.{a}": v for k in _LOADERS for a, v in dict(dataset).items()}
     data.update({f"{k}.dataset.data_root": data_root for k in _LOADERS})
     data["randomness.seed"] = seed
@@ -149,15 +158,17 @@ def run_demo(
     seg_metrics = stages.test("seg_test", SEG_CONFIG, seg_ckpt, seg_data)
 
     summary: dict = {}
-    for name in SUMMARY_METHODS:
+    for name in SUMMARY_METHODS:  # val mIoU at the threshold chosen on train (and at 0.25)
         val = scores[name]["val"]
-        summary[f"{name}_miou"] = val["best_miou"]
-        summary[f"{name}_best_thr"] = val["best_thr"]
+        summary[f"{name}_miou"] = val["miou"]
+        summary[f"{name}_best_thr"] = val["thr"]
         summary[f"{name}_fixed_miou"] = val["fixed_miou"]
+        summary[f"{name}_val_best_miou"] = val["best_miou"]  # optimistic: chosen on val itself
     summary.update(
         seg_trained_on=best,
         seg_miou=float(seg_metrics.get("mIoU", math.nan)),
         scores=scores,
+        premise=experiment["premise"],
         seconds=round(time.time() - start, 1),
         stage_seconds={k: round(v, 1) for k, v in stages.timings.items()},
         budget=dict(name=budget, **asdict(plan)),
@@ -295,18 +306,14 @@ def _figure(
 
 def format_summary(summary: dict) -> str:
     """The final table a person reads."""
-    names = dict(
-        cam="plain CAM", cam_fused="plain CAM + saliency (fused)", l2g="L2G",
-        l2g_sal="L2G + saliency",
-    )  # fmt: skip
     lines = [
         "",
-        f"| stage | what (val split) | mIoU (%), best thr | at {FIXED_THR} |",
+        f"| stage | what (val split) | mIoU (%), thr chosen on train | at {FIXED_THR} |",
         "| --- | --- | ---: | ---: |",
     ]
     for name in SUMMARY_METHODS:
         lines.append(
-            f"| 2 | pseudo masks, {names[name]} (thr {summary[f'{name}_best_thr']:.2f}) "
+            f"| 2 | pseudo masks, {COLUMN_NAMES[name]} (thr {summary[f'{name}_best_thr']:.2f}) "
             f"| {summary[f'{name}_miou']:.1f} | {summary[f'{name}_fixed_miou']:.1f} |"
         )
     lines += [

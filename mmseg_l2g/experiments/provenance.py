@@ -18,11 +18,12 @@ def _git(*args: str) -> Optional[str]:
     return done.stdout.strip()
 
 
-def provenance(args: Dict[str, Any]) -> Dict[str, Any]:
+def provenance(args: Dict[str, Any], script: str) -> Dict[str, Any]:
     """The fields every results file starts with.
 
     Args:
         args: the script's parsed arguments (``vars(namespace)``).
+        script: the script's path (its ``__file__``).
 
     Returns:
         ``script`` (relative to the repository), ``args``, ``command``, ``git_commit``
@@ -30,7 +31,7 @@ def provenance(args: Dict[str, Any]) -> Dict[str, Any]:
     """
     status = _git("status", "--porcelain", "--untracked-files=no")
     return dict(
-        script=osp.relpath(osp.abspath(sys.argv[0]), REPO_ROOT) if sys.argv[0] else None,
+        script=osp.relpath(osp.abspath(script), REPO_ROOT),
         args=args,
         command=" ".join([sys.executable, *sys.argv]),
         git_commit=_git("rev-parse", "HEAD"),

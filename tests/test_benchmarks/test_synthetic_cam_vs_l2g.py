@@ -24,12 +24,21 @@ def test_tiny_run_scores_every_column_through_the_tools(tmp_path) -> None:
     doc = json.loads(out.read_text())
     assert doc["rows"] == rows and [r["seed"] for r in rows] == [3, 4]
     for row in rows:
-        for column in ("cam", "cam_fused", "l2g", "l2g_sal"):
+        for column in ("cam", "cam_fused", "l2g", "l2g_fused", "l2g_sal", "l2g_sal_fused"):
             assert set(row["scores"][column]) == {"val"}
             for split in ("val",):
                 cell = row["scores"][column][split]
-                assert 0.0 <= cell["best_miou"] <= 100.0 and 0.0 < cell["best_thr"] < 1.0
+                assert 0.0 <= cell["best_miou"] <= 100.0 and 0.0 <= cell["best_thr"] < 1.0
                 assert 0.0 <= cell["fixed_miou"] <= cell["best_miou"]
+                assert cell["curve"][f"{cell['best_thr']:.2f}"] == cell["best_miou"]
+                # No train split here: the threshold comes from val itself, and says so.
+                assert cell["thr_split"] == "val" and cell["miou"] == cell["best_miou"]
+            premise = row["premise"][column]
+            assert 0.0 <= premise["near_recall"] <= 100.0 and 0.0 <= premise["far_recall"] <= 100.0
+            assert premise["near_pixels"] > 0 and premise["far_pixels"] > 0
+    # Written by this script, with its arguments and the commit.
+    assert doc["script"] == "benchmarks/synthetic_cam_vs_l2g.py"
+    assert doc["args"]["seeds"] == [3, 4] and len(doc["git_commit"] or "x" * 40) == 40
     # What ran is what the configs say, with the benchmark's --cfg-options on top.
     l2g_dir = Path(osp.dirname(rows[0]["checkpoints"]["l2g"]))
     cfg = Config.fromfile(str(next(l2g_dir.glob("*.py"))))

@@ -14,11 +14,14 @@ from PIL import Image
 from mmseg_l2g.datasets.synthetic import (
     GENERATOR_VERSION,
     SyntheticDesign,
+    class_names,
     class_palette,
     make_synthetic,
+    read_marks,
     render_sample,
 )
 from mmseg_l2g.datasets.synthetic import generator as generator_module
+from mmseg_l2g.datasets.synthetic.classes import class_appearances
 from mmseg_l2g.datasets.synthetic.saliency import contrast_ramp, local_contrast
 from mmseg_l2g.datasets.synthetic.scene import _class_mask
 
@@ -101,7 +104,7 @@ def test_same_seed_gives_identical_bytes_with_any_worker_count(dataset, tmp_path
     root, _ = dataset
     generate(tmp_path / "again", num_workers=2)
     first, second = all_files(root), all_files(tmp_path / "again")
-    assert len(first) == 3 * (NUM_TRAIN + NUM_VAL) + 5  # 3 files an image, 4 lists, meta
+    assert len(first) == 3 * (NUM_TRAIN + NUM_VAL) + 7  # 3 files an image, 6 lists, meta
     assert first.keys() == second.keys()
     assert [name for name in first if first[name] != second[name]] == []
 
@@ -307,6 +310,42 @@ SMALL_BODIES = dict(
     max_objects=3,
     class_count_weights=(0.45, 0.35, 0.2),
 )
+
+
+def test_marks_are_recorded_where_they_are_drawn(dataset):
+    root, _ = dataset
+    for split in ("train", "val"):
+        marks = read_marks(str(root), split)
+        assert sorted(marks) == split_ids(root, split)
+        labels = read_label_lists(root, split)
+        for img_id, image_marks in marks.items():
+            mask = read_mask(root, img_id)
+            assert sorted({m["class"] for m in image_marks}) == labels[img_id]
+            for mark in image_marks:
+                y0, x0, y1, x1 = mark["box"]
+                assert 0 <= y0 < y1 <= SIZE and 0 <= x0 < x1 <= SIZE
+                # The recorded square is painted in its class's mask value (never occluded).
+                assert (mask[y0:y1, x0:x1] == mark["class"] + 1).all()
+    with pytest.raises(FileNotFoundError, match="records no mark positions"):
+        read_marks(str(root / "nowhere"), "val")
+
+
+def test_class_offset_gives_disjoint_classes():
+    targets, others = class_appearances(4), class_appearances(4, offset=4)
+    for field in ("name", "mark_colour", "stripe_angle", "stripe_period"):
+        assert not {getattr(a, field) for a in targets} & {getattr(a, field) for a in others}
+    assert class_names(4, 4) == ["background", "magenta", "cyan", "orange", "purple"]
+    assert class_palette(4, 4)[1] == [255, 0, 255]
+    with pytest.raises(ValueError, match="class_offset must be in 0..8 for 4 classes"):
+        class_appearances(4, offset=9)
+    # A sample of the offset design wears the other classes' mark colours.
+    rng = np.random.default_rng(0)
+    sample = render_sample(rng, 128, 4, SyntheticDesign(class_offset=4, noise_std=0.0))
+    for obj in sample.objects:
+        y0, x0, y1, x1 = obj.mark_box
+        centre = sample.image[(y0 + y1) // 2, (x0 + x1) // 2].tolist()
+        assert centre == class_palette(4, 4)[obj.class_index + 1]
+        assert centre not in class_palette(4)
 
 
 def test_body_texture_reliability_and_scene_statistics():

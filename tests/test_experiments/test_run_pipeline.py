@@ -14,7 +14,10 @@ from PIL import Image
 from mmseg_l2g.datasets.synthetic import make_synthetic
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-SUMMARY_KEYS = ("cam_miou", "cam_fused_miou", "l2g_miou", "l2g_sal_miou", "seg_miou", "seconds")
+SUMMARY_KEYS = (
+    "cam_miou", "cam_fused_miou", "l2g_miou", "l2g_fused_miou", "l2g_sal_miou",
+    "l2g_sal_fused_miou", "seg_miou", "seconds",
+)  # fmt: skip
 
 
 def run_pipeline(*args: str) -> None:
@@ -52,11 +55,17 @@ def test_tiny_pipeline_runs_every_stage(tmp_path) -> None:
         for name in ("cam", "l2g", "l2g_sal"):
             cams = sorted(p.stem for p in (work_dir / f"pseudo_{name}_{split}" / "cams").glob("*"))
             assert cams == sorted(ids), (name, split)
-    # The fused column reads the plain CAM's maps with the saliency maps.
-    fused = json.loads((work_dir / "pseudo_cam_fused_val" / "metrics.json").read_text())
-    assert math.isclose(fused["best_miou"], summary["cam_fused_miou"], abs_tol=0.01)
+    # Every column (fused ones: each method's maps with the saliency maps) is reported on
+    # val at the threshold that is best on train.
+    for column in ("cam", "cam_fused", "l2g", "l2g_fused", "l2g_sal", "l2g_sal_fused"):
+        train = json.loads((work_dir / f"pseudo_{column}_train" / "metrics.json").read_text())
+        val = json.loads((work_dir / f"pseudo_{column}_val" / "metrics.json").read_text())
+        assert math.isclose(summary[f"{column}_best_thr"], train["best_thr"]), column
+        at_thr = [e["miou"] for e in val["sweep"] if math.isclose(e["thr"], train["best_thr"])]
+        assert math.isclose(summary[f"{column}_miou"], at_thr[0], abs_tol=0.01), column
+        assert math.isclose(summary[f"{column}_val_best_miou"], val["best_miou"], abs_tol=0.01)
     # Stage 2 -> 3: the masks the segmenter trained on are the chosen method's, at its
-    # best val threshold, and the seg config read exactly that folder for training.
+    # best train threshold, and the seg config read exactly that folder for training.
     best = summary["seg_trained_on"]
     train_ids = open(osp.join(data_root, "ImageSets/Segmentation/train.txt")).read().split()
     mask_dir = work_dir / f"masks_{best}" / "masks"
