@@ -48,10 +48,10 @@ import torch  # noqa: E402
 from mmengine.config import Config  # noqa: E402
 from mmengine.dataset import pseudo_collate  # noqa: E402
 from mmengine.registry import DefaultScope  # noqa: E402
-from mmengine.runner import load_checkpoint  # noqa: E402
 from mmseg.registry import DATASETS, MODELS  # noqa: E402
 
 import mmseg_l2g  # noqa: E402,F401
+from mmseg_l2g.engine.checkpointing import load_weights_strict  # noqa: E402
 from mmseg_l2g.io import atomic_write_json  # noqa: E402
 from mmseg_l2g.models.losses.transfer_target import (  # noqa: E402
     local_attention_target,
@@ -60,6 +60,7 @@ from mmseg_l2g.models.losses.transfer_target import (  # noqa: E402
     roi_global_prediction,
     shape_target,
 )
+from mmseg_l2g.utils.cli import add_debug_arg, run_main  # noqa: E402
 
 METHODS = ("l2g", "l2g_sal")
 # The release's background rule and the two variants (see local_attention_target).
@@ -75,6 +76,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     p.add_argument("--batch-size", type=int, default=8)
     p.add_argument("--seed", type=int, default=0, help="seed of the views' draws")
     p.add_argument("--out", default="benchmarks/results/probe_transfer_targets.json")
+    add_debug_arg(p)
     return p.parse_args(argv)
 
 
@@ -92,7 +94,7 @@ def load_run(method_dir: str):
     dataset_cfg.pipeline = pipeline
     dataset = DATASETS.build(dataset_cfg)
     model = MODELS.build(cfg.model)
-    load_checkpoint(model, checkpoint, map_location="cpu", logger="silent")
+    load_weights_strict(model, checkpoint, configs[0])  # every key and shape, or an error
     model.eval()
     threshold = cfg.model.get("loss_shape", {}).get("threshold", 0.001)
     return dataset, model, threshold, checkpoint
@@ -257,12 +259,24 @@ def summary_table(results: List[dict]) -> str:
     return "\n".join(lines)
 
 
-def main(argv: Optional[List[str]] = None) -> List[dict]:
-    """Probes every run folder's L2G runs, prints, writes the JSON (atomically)."""
+def main(argv: Optional[List[str]] = None) -> int:
+    """Entry point: an error ends in one line, exit status 1."""
     args = parse_args(argv)
+    return run_main("probe_transfer_targets.py", lambda: probe(args), debug=args.debug)
+
+
+def probe(args: argparse.Namespace) -> List[dict]:
+    """Probes every run folder's L2G runs, prints, writes the JSON (atomically).
+
+    Raises:
+        FileNotFoundError: a run folder that does not exist.
+        ValueError: no L2G run (``l2g/`` or ``l2g_sal/`` with a checkpoint) in any folder.
+    """
     DefaultScope.get_instance("probe_transfer_targets", scope_name="mmseg")
     results = []
     for run_dir in args.run_dirs:
+        if not osp.isdir(run_dir):
+            raise FileNotFoundError(f"run folder not found: {run_dir}")
         for method in METHODS:
             method_dir = osp.join(run_dir, method)
             if not glob.glob(osp.join(method_dir, "iter_*.pth")):
@@ -273,6 +287,11 @@ def main(argv: Optional[List[str]] = None) -> List[dict]:
             result = probe_run(method_dir, args)
             print_run(result)
             results.append(result)
+    if not results:
+        raise ValueError(
+            f"no L2G run in {', '.join(args.run_dirs)}: expected {' or '.join(METHODS)}/ "
+            "with iter_*.pth in a seed's run folder of synthetic_cam_vs_l2g.py"
+        )
     table = summary_table(results)
     print("\nTargets and predictions on the local maps' pixels, % of each kind\n" + table)
     os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
@@ -281,4 +300,4 @@ def main(argv: Optional[List[str]] = None) -> List[dict]:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

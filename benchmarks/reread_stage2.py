@@ -2,76 +2,199 @@
 
 Settings that change only the readout (``model.test_cfg``: e.g. ``score=softmax``)
 do not change training, so instead of training again this re-runs each seed's
-own stage-2 commands (``tools/gen_pseudo.py`` as ``pipeline.log`` recorded them)
-with extra ``--cfg-options``, writing to ``<stage-2 folder>_<suffix>``, and
-reports the same scores as ``synthetic_cam_vs_l2g.py`` (rows and the table).
+stage 2 with extra ``--cfg-options``, writing to ``<stage-2 folder>_<suffix>``,
+and reports the same scores as ``synthetic_cam_vs_l2g.py`` (rows and the table).
+
+The commands are rebuilt from the results file's structured fields (method,
+checkpoint, data root, seed, scales, the run's ``--cfg-options``), each checked
+first, and run through :class:`StageRunner` (an argument list, no shell); no
+command text is read from ``pipeline.log`` or the results file.
 
     python benchmarks/reread_stage2.py benchmarks/results/synthetic_cam_vs_l2g.json \\
-        --cfg-options model.test_cfg.score=softmax --suffix softmax
+        --cfg-options model.test_cfg.score=softmax --suffix softmax --out OUT.json
 """
 
 import argparse
 import json
+import math
 import os
 import os.path as osp
-import shlex
-import subprocess
+import re
 import sys
-from typing import List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from mmseg_l2g.experiments.experiment import METHODS, results_table, summarise  # noqa: E402
-from mmseg_l2g.experiments.stages import COMMAND_MARK  # noqa: E402
+from mmengine.config import DictAction  # noqa: E402
+
+from mmseg_l2g.experiments.experiment import (  # noqa: E402
+    CONFIGS,
+    FIXED_THR,
+    METHODS,
+    SWEEP,
+    data_options,
+    design_tag,
+    results_table,
+    summarise,
+)
+from mmseg_l2g.experiments.stages import StageRunner  # noqa: E402
 from mmseg_l2g.io import atomic_write_json  # noqa: E402
+from mmseg_l2g.models.classifiers.cam_readout import MAX_SCALE  # noqa: E402
+from mmseg_l2g.utils.cli import add_debug_arg, run_main  # noqa: E402
+
+# A dotted config key (no custom_imports, no type: a results file may not choose code).
+_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)*$")
+_REFUSED_KEY = re.compile(r"(^|\.)(custom_imports|[A-Za-z0-9_]*type)(\.|$)")
+_PLAIN_TEXT = re.compile(r"^[A-Za-z0-9_.+\-/ ]*$")
+_SUFFIX = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+_CHECKPOINT = re.compile(r"^iter_[0-9]+\.pth$")
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     """Command-line options."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("results", help="a results JSON of synthetic_cam_vs_l2g.py")
-    p.add_argument("--cfg-options", nargs="+", required=True, help="extra key=value overrides")
+    p.add_argument(
+        "--cfg-options", nargs="+", action=DictAction, required=True,
+        help="extra key=value overrides",
+    )  # fmt: skip
     p.add_argument("--suffix", required=True, help="appended to each stage-2 folder")
     p.add_argument("--split", default="val", choices=["val", "train"])
     p.add_argument("--out", required=True)
+    add_debug_arg(p)
     return p.parse_args(argv)
 
 
-def stage2_command(log_lines: List[str], name: str) -> List[str]:
-    """The argv of stage ``name`` as ``pipeline.log`` recorded it (the last run of it)."""
-    mark = f"{COMMAND_MARK}{name}: "
-    lines = [line for line in log_lines if line.startswith(mark)]
-    if not lines:
-        raise ValueError(f"pipeline.log has no command of stage {name!r}")
-    return shlex.split(lines[-1][len(mark) :])
+def check_options(options: Any, where: str) -> Dict[str, Any]:
+    """``--cfg-options`` of a results file, refused unless plain config values.
+
+    Keys: dotted names, none under ``custom_imports`` nor a ``type`` (which
+    would name code to build); values: numbers, booleans, None or plain text.
+
+    Raises:
+        ValueError: naming ``where`` and the entry.
+    """
+    if options is None:
+        return {}
+    if not isinstance(options, dict):
+        raise ValueError(f"{where}: expected a dict of config overrides, got {options!r}")
+    for key, value in options.items():
+        if not isinstance(key, str) or not _KEY.match(key) or _REFUSED_KEY.search(key):
+            raise ValueError(f"{where}: refused config key {key!r} (only plain settings)")
+        plain = value is None or isinstance(value, (bool, int, float))
+        if isinstance(value, str):
+            plain = bool(_PLAIN_TEXT.match(value))
+        if not plain:
+            raise ValueError(f"{where}: refused value {value!r} of {key} (only plain values)")
+    return dict(options)
 
 
-def main(argv: Optional[List[str]] = None) -> List[dict]:
-    """Re-runs every seed's stage 2 with the overrides; prints and writes the scores."""
+def check_scales(scales: Any, where: str) -> List[float]:
+    """The run's stage-2 scales: finite numbers in (0, MAX_SCALE]."""
+    if not isinstance(scales, list) or not scales:
+        raise ValueError(f"{where}: expected a list of scales, got {scales!r}")
+    for scale in scales:
+        ok = isinstance(scale, (int, float)) and not isinstance(scale, bool)
+        if not ok or not math.isfinite(scale) or not 0 < scale <= MAX_SCALE:
+            raise ValueError(f"{where}: scale {scale!r} is not a number in (0, {MAX_SCALE}]")
+    return [float(s) for s in scales]
+
+
+def row_runs(
+    row: Any, index: int, run_args: dict, path: str
+) -> Tuple[int, str, List[Tuple[str, str]], Dict[str, Any]]:
+    """One row's checked fields: seed, run folder, (method, checkpoint) and data options.
+
+    Raises:
+        ValueError: a field missing or of the wrong kind (naming the results file and row).
+    """
+    where = f"{path}: rows[{index}]"
+    if not isinstance(row, dict):
+        raise ValueError(f"{where}: not an object")
+    seed = row.get("seed")
+    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+        raise ValueError(f"{where}: seed {seed!r} is not an integer >= 0")
+    checkpoints = row.get("checkpoints")
+    if not isinstance(checkpoints, dict) or not checkpoints:
+        raise ValueError(
+            f"{where}: no checkpoints (results of an older synthetic_cam_vs_l2g.py, or of a "
+            "run that trained nothing); nothing to re-read"
+        )
+    runs, run_dirs = [], set()
+    for method, checkpoint in checkpoints.items():
+        if method not in METHODS:
+            raise ValueError(f"{where}: unknown method {method!r}; known: {list(METHODS)}")
+        if not isinstance(checkpoint, str) or not osp.isabs(checkpoint):
+            raise ValueError(f"{where}: checkpoint of {method} is not an absolute path")
+        name, folder = osp.basename(checkpoint), osp.basename(osp.dirname(checkpoint))
+        if not _CHECKPOINT.match(name) or folder != method:
+            raise ValueError(
+                f"{where}: checkpoint {checkpoint} is not <run>/{method}/iter_N.pth as the "
+                "benchmark writes it"
+            )
+        if not osp.isfile(checkpoint):
+            raise FileNotFoundError(f"{where}: checkpoint not found: {checkpoint}")
+        runs.append((method, checkpoint))
+        run_dirs.add(osp.dirname(osp.dirname(checkpoint)))
+    if len(run_dirs) != 1:
+        raise ValueError(f"{where}: the checkpoints lie in {len(run_dirs)} run folders, not one")
+    data_root = row.get("data_root") or benchmark_data_root(run_args, seed, where)
+    if not isinstance(data_root, str) or not osp.isdir(osp.join(data_root, "JPEGImages")):
+        raise FileNotFoundError(f"{where}: data root {data_root!r} is not a dataset folder")
+    options = dict(data_options(osp.abspath(data_root)), **{"randomness.seed": seed})
+    options.update(check_options(run_args.get("cfg_options"), f"{path}: args.cfg_options"))
+    return seed, run_dirs.pop(), runs, options
+
+
+def benchmark_data_root(run_args: dict, seed: int, where: str) -> str:
+    """The data root ``synthetic_cam_vs_l2g.py`` made for ``seed`` (older rows do not record it)."""
+    try:
+        design = json.loads(run_args.get("design", "{}"))
+        size, num_train = int(run_args["size"]), int(run_args["num_train"])
+        work_dir = str(run_args["work_dir"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValueError(f"{where}: no data_root, and the file's args do not give it") from exc
+    return osp.abspath(
+        osp.join(work_dir, "data", f"seed{seed}_{size}_{num_train}_{design_tag(design)}")
+    )
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    """Entry point: an error ends in one line, exit status 1."""
     args = parse_args(argv)
-    with open(args.results) as f:
-        source = json.load(f)
+    return run_main("reread_stage2.py", lambda: reread(args), debug=args.debug)
+
+
+def reread(args: argparse.Namespace) -> List[dict]:
+    """Re-runs every seed's stage 2 with the overrides; prints and writes the scores."""
+    if not _SUFFIX.match(args.suffix):
+        raise ValueError(f"--suffix {args.suffix!r}: letters, digits, '_', '.', '-' only")
+    try:
+        with open(args.results, encoding="utf-8") as f:
+            source = json.load(f)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{args.results}: not JSON ({exc})") from exc
+    rows_in = source.get("rows") if isinstance(source, dict) else None
+    if not isinstance(rows_in, list) or not rows_in:
+        raise ValueError(f"{args.results}: no rows (not a results file of synthetic_cam_vs_l2g.py)")
+    run_args = source.get("args") if isinstance(source.get("args"), dict) else {}
+    scales = check_scales(run_args.get("scales"), f"{args.results}: args.scales")
+    sweep = ["--sweep", *SWEEP, "--bg-thr", f"{FIXED_THR}", "--num-vis", "0"]
+    extra = ["--split", args.split, "--save-cams", "--scales", *map(str, scales), *sweep]
+    checked = [row_runs(r, i, run_args, args.results) for i, r in enumerate(rows_in)]
     rows = []
-    for row in source["rows"]:
-        run_dir = osp.dirname(osp.dirname(next(iter(row["checkpoints"].values()))))
-        with open(osp.join(run_dir, "pipeline.log")) as f:
-            log_lines = f.read().splitlines()
+    for seed, run_dir, runs, options in checked:
+        stages = StageRunner(run_dir, quiet=True)
         scores = {}
-        for method in METHODS:
-            if method not in row["checkpoints"]:
-                continue
-            command = stage2_command(log_lines, f"pseudo_{method}_{args.split}")
-            out_at = command.index("--out-dir") + 1
-            command[out_at] = f"{command[out_at]}_{args.suffix}"
-            if "--cfg-options" not in command:
-                command.append("--cfg-options")
-            command += args.cfg_options  # --cfg-options is the commands' last option
-            subprocess.run(command, cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
-            with open(osp.join(command[out_at], "metrics.json")) as f:
-                scores[method] = {args.split: summarise(json.load(f))}
-        rows.append(dict(seed=row["seed"], scores=scores, checkpoints=row["checkpoints"]))
-        print(f"seed {row['seed']}: {scores}", flush=True)
+        for method, checkpoint in runs:
+            name = f"pseudo_{method}_{args.split}_{args.suffix}"
+            metrics = stages.gen_pseudo(
+                name, CONFIGS[method], checkpoint, extra, dict(options, **args.cfg_options)
+            )
+            scores[method] = {args.split: summarise(metrics)}
+        rows.append(dict(seed=seed, scores=scores, checkpoints=dict(runs)))
+        print(f"seed {seed}: {scores}", flush=True)
     table = results_table(rows, args.split)
     print(table)
     doc = dict(args=vars(args), rows=rows, tables={args.split: table})
@@ -81,4 +204,4 @@ def main(argv: Optional[List[str]] = None) -> List[dict]:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -7,12 +7,14 @@ Usage:
 Writes ``DIR/<image name>_cam.jpg`` (image | CAM heat map | mask) and
 ``DIR/<image name>_mask.png`` (palette PNG: 0 = background, c = class c).
 With ``--labels`` the CAMs are read for those classes (the image-level labels,
-as in stage 2); without, for the classes the classifier predicts.
+as in stage 2); without, for the classes the classifier predicts. An error
+ends in one line and exit status 1 (``--debug``: the traceback).
 """
 
 import argparse
 import os
 import os.path as osp
+import sys
 from typing import List, Optional, Sequence
 
 import mmcv
@@ -25,6 +27,7 @@ from mmseg.structures import SegDataSample
 
 from mmseg_l2g.io import save_palette_png
 from mmseg_l2g.stage2.overlay import render_cam_panel, save_cam_panel
+from mmseg_l2g.utils.cli import add_debug_arg, check_folder_arg, run_main
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
@@ -43,6 +46,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         metavar="CLASS",
         help="the image's classes (names); default: predicted",
     )
+    add_debug_arg(parser)
     return parser.parse_args(argv)
 
 
@@ -70,9 +74,34 @@ def predict_with_labels(model: torch.nn.Module, image: str, labels: np.ndarray) 
 
 def run(args: argparse.Namespace) -> List[str]:
     """Writes the overlay and the mask; returns their paths."""
-    if not osp.isfile(args.image):
-        raise FileNotFoundError(f"image not found: {args.image}")
-    model = init_model(args.config, args.checkpoint, device=args.device)
+    for flag, path in (("image", args.image), ("config", args.config)):
+        if not osp.isfile(path):
+            raise FileNotFoundError(f"{flag} not found: {path}")
+    check_folder_arg(args.out_dir, "--out-dir")
+    stem = osp.splitext(osp.basename(args.image))[0]
+    overlay, mask_file = (
+        osp.join(args.out_dir, stem + suffix) for suffix in ("_cam.jpg", "_mask.png")
+    )
+    for flag, path in (
+        ("image", args.image),
+        ("config", args.config),
+        ("checkpoint", args.checkpoint),
+    ):
+        if osp.abspath(path) in (osp.abspath(overlay), osp.abspath(mask_file)):
+            raise ValueError(
+                f"--out-dir {args.out_dir}: the output would overwrite the {flag} {path}"
+            )
+    try:
+        model = init_model(args.config, args.checkpoint, device=args.device)
+    except KeyError as exc:  # mmseg's init_model reads checkpoint['meta']
+        raise ValueError(
+            f"checkpoint {args.checkpoint}: no {exc.args[0]!r} entry (mmseg's init_model reads "
+            "the classes from meta.dataset_meta, as MMEngine's Runner saves them)"
+        ) from exc
+    except ValueError as exc:  # e.g. heads of another class count: name the file
+        if args.checkpoint in str(exc):
+            raise
+        raise ValueError(f"checkpoint {args.checkpoint}: {exc}") from exc
     classes, palette = model.dataset_meta["classes"], model.dataset_meta["palette"]
     if args.labels:
         result = predict_with_labels(model, args.image, label_vector(args.labels, classes))
@@ -83,10 +112,6 @@ def run(args: argparse.Namespace) -> List[str]:
     shown = cams[cams.reshape(len(cams), -1).max(axis=1) > 0]
     panel = render_cam_panel(mmcv.imread(args.image), shown, mask, palette)
     os.makedirs(args.out_dir, exist_ok=True)
-    stem = osp.splitext(osp.basename(args.image))[0]
-    overlay, mask_file = (
-        osp.join(args.out_dir, stem + suffix) for suffix in ("_cam.jpg", "_mask.png")
-    )
     save_cam_panel(overlay, panel)
     save_palette_png(mask_file, mask, palette)
     found = [classes[c] for c in np.unique(mask) if 0 < c < len(classes)]
@@ -94,5 +119,11 @@ def run(args: argparse.Namespace) -> List[str]:
     return [overlay, mask_file]
 
 
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Entry point: an error ends in one line, exit status 1."""
+    args = parse_args(argv)
+    return run_main("image_demo.py", lambda: run(args), debug=args.debug)
+
+
 if __name__ == "__main__":
-    run(parse_args())
+    sys.exit(main())

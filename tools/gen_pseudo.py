@@ -19,11 +19,11 @@ import os
 import os.path as osp
 import sys
 import uuid
-from typing import Callable, Optional, Sequence
+from typing import Any, Callable, Optional, Sequence
 
 import torch
 from mmengine import dist
-from mmengine.config import DictAction
+from mmengine.config import Config, DictAction
 from mmengine.logging import MMLogger
 
 import mmseg_l2g  # noqa: F401  (registers the plugin's modules)
@@ -32,15 +32,18 @@ from mmseg_l2g.evaluation import parse_thresholds
 from mmseg_l2g.models.classifiers.cam_readout import INTERP_MODES, MAX_SCALE
 from mmseg_l2g.stage2 import (
     GenerationResult,
+    PseudoMaskSettings,
     build_cam_model,
     build_stage2_dataset,
     cams_source_identity,
+    check_out_dir,
     checkpoint_identity,
     dataset_config,
     generate_pseudo_masks,
     load_config,
     readout_settings,
 )
+from mmseg_l2g.utils.cli import add_debug_arg, check_folder_arg, log_traceback, run_main
 
 
 def number(low: float, high: float, low_open: bool) -> Callable[[str], float]:
@@ -61,6 +64,21 @@ def number(low: float, high: float, low_open: bool) -> Callable[[str], float]:
     return parse
 
 
+def count(low: int) -> Callable[[str], int]:
+    """argparse type: an integer >= ``low``."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from exc
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be an integer >= {low}, got {text}")
+        return value
+
+    return parse
+
+
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     """Command-line arguments."""
     p = argparse.ArgumentParser(description="L2G stage 2: CAMs -> pseudo masks, scored.")
@@ -76,21 +94,22 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     p.add_argument("--sweep", nargs="+", metavar="THR", help="START:STOP:STEP or a list")
     p.add_argument("--save-cams", action="store_true", help="write OUT/cams/<img_id>.npz")
     p.add_argument("--crf", action="store_true", help="dense-CRF refinement (pydensecrf2)")
-    p.add_argument("--crf-iters", type=int, default=10, help="CRF iterations (default 10)")
+    p.add_argument("--crf-iters", type=count(1), default=10, help="CRF iterations (default 10)")
     p.add_argument("--from-cams", nargs="?", const="", default=None, metavar="CAMS_DIR")
     p.add_argument("--saliency-dir", default=None, help="fused mode: a folder, or 'dataset'")
     p.add_argument("--sal-thr", type=number(0, 1, False), default=0.5, help="fused mode")
-    p.add_argument("--num-vis", type=int, default=8, help="overlay images (default 8)")
-    p.add_argument("--batch-size", type=int, default=4, help="images per batch")
-    p.add_argument("--num-workers", type=int, default=0, help="image-loading processes")
-    p.add_argument("--prefetch-batches", type=int, default=None, help="default: 2 on CUDA")
-    p.add_argument("--writer-threads", type=int, default=None, help="default: 2 on CUDA")
-    p.add_argument("--limit", type=int, default=None, help="only the first N images")
+    p.add_argument("--num-vis", type=count(0), default=8, help="overlay images (default 8)")
+    p.add_argument("--batch-size", type=count(1), default=4, help="images per batch")
+    p.add_argument("--num-workers", type=count(0), default=0, help="image-loading processes")
+    p.add_argument("--prefetch-batches", type=count(0), default=None, help="default: 2 on CUDA")
+    p.add_argument("--writer-threads", type=count(0), default=None, help="default: 2 on CUDA")
+    p.add_argument("--limit", type=count(1), default=None, help="only the first N images")
     p.add_argument("--overwrite", action="store_true", help="rebuild every output")
     p.add_argument("--device", default=None, help="default: cuda when available, else cpu")
     p.add_argument("--cfg-options", nargs="+", action=DictAction, help="key=value overrides")
     p.add_argument("--launcher", choices=["none", "pytorch", "slurm"], default="none")
     p.add_argument("--local_rank", "--local-rank", type=int, default=0)
+    add_debug_arg(p)
     args = p.parse_args(argv)
     if args.from_cams is None and args.checkpoint is None:
         p.error("a CHECKPOINT is needed (or --from-cams)")
@@ -98,27 +117,39 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Generates the pseudo masks; returns the exit status."""
-    if osp.exists(args.out_dir) and not osp.isdir(args.out_dir):
-        raise NotADirectoryError(f"--out-dir {args.out_dir} is a file, not a folder")
+    """Generates the pseudo masks; returns the exit status.
+
+    The inputs are built and the output folder checked (not over the inputs,
+    stage 2's own) before anything is written there, the log included.
+    """
+    check_folder_arg(args.out_dir, "--out-dir")
     sweep = dict(sweep=parse_thresholds(args.sweep)) if args.sweep else {}  # refused up front
     device = init_process_group(args.launcher, args.device)
+    name = f"gen_pseudo_{uuid.uuid4().hex}"  # fresh loggers (and file) per run
+    MMLogger.get_instance(f"{name}_setup")  # console only until the folder is checked
+    cfg = load_config(args.config, args.cfg_options)
+    settings = stage2_settings(args, cfg, sweep)
+    dataset = build_stage2_dataset(dataset_config(cfg, args.split))
+    count = len(dataset) if args.limit is None else min(args.limit, len(dataset))
+    inputs = dict(checkpoint=[args.checkpoint]) if args.from_cams is None else {}
+    check_out_dir(args.out_dir, dataset, range(count), PseudoMaskSettings.build(settings), inputs)
     if dist.is_main_process():
         os.makedirs(args.out_dir, exist_ok=True)
     log_file = osp.join(args.out_dir, "gen_pseudo.log")
-    name = f"gen_pseudo_{uuid.uuid4().hex}"  # a fresh logger (and file) per run
     logger = MMLogger.get_instance(name, log_file=log_file, file_mode="a")
     try:
-        return generate(args, device, logger, sweep)
+        return generate(args, cfg, settings, dataset, count, device, logger)
+    except Exception as exc:
+        log_traceback(exc, logger)  # the console gets one line (main)
+        raise
     finally:
         for handler in [h for h in logger.handlers if isinstance(h, logging.FileHandler)]:
             handler.close()
             logger.removeHandler(handler)
 
 
-def generate(args: argparse.Namespace, device: torch.device, logger: MMLogger, sweep: dict) -> int:
-    """Builds the inputs and runs stage 2 (the process group started, the log open)."""
-    cfg = load_config(args.config, args.cfg_options)
+def stage2_settings(args: argparse.Namespace, cfg: Config, sweep: dict) -> dict:
+    """The stage-2 settings of the command line (a ``PseudoMaskSettings`` dict)."""
     readout = readout_settings(
         cfg, scales=args.scales, interp=args.interp, bg_thr=args.bg_thr,
         flip=False if args.no_flip else None, fp16=True if args.fp16 else None,
@@ -130,23 +161,37 @@ def generate(args: argparse.Namespace, device: torch.device, logger: MMLogger, s
         num_workers=args.num_workers, prefetch_batches=args.prefetch_batches,
         writer_threads=args.writer_threads, overwrite=args.overwrite, **sweep,
     )  # fmt: skip
-    model = None
     if args.from_cams is not None:
         settings["cams_dir"] = args.from_cams or osp.join(args.out_dir, "cams")
         if not osp.isdir(settings["cams_dir"]):
             raise FileNotFoundError(f"--from-cams: CAM folder not found: {settings['cams_dir']}")
+    return settings
+
+
+def generate(
+    args: argparse.Namespace,
+    cfg: Config,
+    settings: dict,
+    dataset: Any,
+    count: int,
+    device: torch.device,
+    logger: MMLogger,
+) -> int:
+    """Builds the model and runs stage 2 (the process group started, the log open)."""
+    model = None
+    if args.from_cams is not None:
         identity = cams_source_identity(settings["cams_dir"])
     else:
         model = build_cam_model(cfg, args.checkpoint, device)
         identity = dict(checkpoint=checkpoint_identity(args.checkpoint))
-    dataset = build_stage2_dataset(dataset_config(cfg, args.split))
-    count = len(dataset) if args.limit is None else min(args.limit, len(dataset))
     source = settings.get("cams_dir") or args.checkpoint
     logger.info(f"stage 2: {count} {args.split} images, {dist.get_world_size()} process(es), "
                 f"{device}, CAMs from {source} -> {args.out_dir}")  # fmt: skip
+    inputs = dict(checkpoint=[args.checkpoint]) if model is not None else {}
     result = generate_pseudo_masks(
-        model, dataset, args.out_dir, settings, range(count), signature_extra=identity
-    )
+        model, dataset, args.out_dir, settings, range(count), signature_extra=identity,
+        inputs=inputs,
+    )  # fmt: skip
     logger.info(summary(result, args.out_dir))
     if result.failures:
         img_id, reason = result.failures[0]
@@ -172,17 +217,12 @@ def summary(result: GenerationResult, out_dir: str) -> str:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    """Entry point: parses arguments, runs, reports bad input in one line."""
+    """Entry point: parses arguments, runs; an error in one line, exit 2 (``--debug``: raised)."""
     args = parse_args(argv)
     try:
-        status = run(args)
-    except (FileNotFoundError, NotADirectoryError, ValueError, KeyError, TypeError) as exc:
-        message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
-        print(f"gen_pseudo.py: error: {message}", file=sys.stderr)
-        status = 2
+        return run_main("gen_pseudo.py", lambda: run(args), debug=args.debug, status=2)
     finally:
         destroy_process_group()
-    return status
 
 
 if __name__ == "__main__":

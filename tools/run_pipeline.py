@@ -1,11 +1,14 @@
 """The end-to-end demo: python tools/run_pipeline.py (synthetic data or yours; three stages)."""
 
 import argparse
+import sys
+from typing import Optional, Sequence
 
 from mmseg_l2g.experiments.demo import BUDGETS, run_demo
+from mmseg_l2g.utils.cli import add_debug_arg, check_folder_arg, positive_int, run_main
 
 
-def parse_args() -> argparse.Namespace:
+def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     """Command-line arguments (all optional)."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--work-dir", default="work_dirs/demo", help="output folder")
@@ -29,14 +32,23 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of the data and the training")
     parser.add_argument("--budget", choices=sorted(BUDGETS), default="default", help="how much")
-    parser.add_argument("--batch-size", type=int, default=None, help="override the batch size")
+    parser.add_argument(
+        "--batch-size", type=positive_int, default=None, help="override the batch size"
+    )
     parser.add_argument("--quiet", action="store_true", help="tools' logs to pipeline.log only")
-    return parser.parse_args()
+    add_debug_arg(parser)
+    return parser.parse_args(argv)
 
 
-def main() -> None:
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Runs the demo; an error (a stage's own, naming it) ends in one line, exit status 1."""
+    args = parse_args(argv)
+    return run_main("run_pipeline.py", lambda: demo(args), debug=args.debug)
+
+
+def demo(args: argparse.Namespace) -> None:
     """Runs the demo."""
-    args = parse_args()
+    check_folder_arg(args.work_dir, "--work-dir")
     run_demo(
         work_dir=args.work_dir,
         data_root=args.data_root,
@@ -50,4 +62,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

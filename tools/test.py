@@ -2,7 +2,8 @@
 
 import argparse
 import os.path as osp
-from typing import Optional
+import sys
+from typing import Optional, Sequence
 
 from mmengine.config import Config
 from mmengine.model import BaseTTAModel, is_model_wrapper
@@ -11,9 +12,10 @@ from mmengine.runner import Runner
 from mmseg_l2g.engine.checkpointing import load_weights_strict
 from mmseg_l2g.engine.distributed import destroy_process_group, init_process_group
 from mmseg_l2g.engine.runner_config import add_runner_args, load_runner_config, parse_runner_args
+from mmseg_l2g.utils.cli import check_folder_arg, run_main
 
 
-def parse_args() -> argparse.Namespace:
+def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     """Command-line arguments, as mmseg's tools/test.py."""
     parser = argparse.ArgumentParser(description="Test (and evaluate) a model")
     parser.add_argument("config", help="test config file path")
@@ -34,13 +36,15 @@ def parse_args() -> argparse.Namespace:
         help="test-time augmentation: the config's tta_pipeline and tta_model",
     )
     add_runner_args(parser, "the directory to save the evaluation metrics")
-    return parse_runner_args(parser)
+    return parse_runner_args(parser, argv)
 
 
 def build_config(args: argparse.Namespace) -> Config:
     """Loads the config, applies overrides and points it at the checkpoint."""
     if not osp.isfile(args.checkpoint):
         raise FileNotFoundError(f"checkpoint file not found: {args.checkpoint}")
+    check_folder_arg(args.out, "--out")
+    check_folder_arg(args.show_dir, "--show-dir")
     cfg = load_runner_config(args)
     cfg.load_from = args.checkpoint
     if args.show or args.show_dir:
@@ -108,9 +112,14 @@ def check_checkpoint_fits(runner: Runner, checkpoint: str, config: str) -> None:
     load_weights_strict(model, checkpoint, config)
 
 
-def main() -> None:
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Tests; a user error ends in one line (``--debug``: the traceback) and exit 1."""
+    args = parse_args(argv)
+    return run_main("test.py", lambda: run_test(args), debug=args.debug)
+
+
+def run_test(args: argparse.Namespace) -> None:
     """Builds the Runner and runs the test loop."""
-    args = parse_args()
     cfg = build_config(args)
     init_process_group(args.launcher, start_cuda=False)
     try:
@@ -122,4 +131,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

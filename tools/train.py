@@ -4,6 +4,8 @@ import argparse
 import logging
 import os
 import os.path as osp
+import sys
+from typing import Optional, Sequence
 
 from mmengine.config import Config
 from mmengine.fileio import register_backend
@@ -12,15 +14,17 @@ from mmengine.runner import Runner
 
 from mmseg_l2g.engine.checkpointing import (
     AtomicLocalBackend,
+    CheckpointMismatchError,
     check_resumable,
     load_checkpoint_file,
 )
 from mmseg_l2g.engine.distributed import destroy_process_group, init_process_group
 from mmseg_l2g.engine.runner_config import add_runner_args, load_runner_config, parse_runner_args
 from mmseg_l2g.io import remove_stale_temp_files
+from mmseg_l2g.utils.cli import run_main
 
 
-def parse_args() -> argparse.Namespace:
+def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     """Command-line arguments, the same as mmseg's tools/train.py."""
     parser = argparse.ArgumentParser(description="Train an mmseg_l2g / mmseg model")
     parser.add_argument("config", help="train config file path")
@@ -34,7 +38,7 @@ def parse_args() -> argparse.Namespace:
         "--amp", action="store_true", default=False, help="enable automatic-mixed-precision"
     )
     add_runner_args(parser, "the dir to save logs and models")
-    return parse_runner_args(parser)
+    return parse_runner_args(parser, argv)
 
 
 def build_config(args: argparse.Namespace) -> Config:
@@ -50,17 +54,24 @@ def build_config(args: argparse.Namespace) -> Config:
     return cfg
 
 
-def main() -> None:
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Trains; a user error ends in one line (``--debug``: the traceback) and exit 1."""
+    args = parse_args(argv)
+    return run_main("train.py", lambda: train(args), debug=args.debug)
+
+
+def train(args: argparse.Namespace) -> None:
     """Builds the Runner from the config and trains."""
-    args = parse_args()
     register_backend("local", AtomicLocalBackend, force=True, prefixes="")
     cfg = build_config(args)
+    source = f"load_from {cfg.load_from}" if cfg.get("load_from") else None
     if args.resume:
         if int(os.environ.get("RANK", "0")) == 0:
             removed = remove_stale_temp_files(cfg.work_dir)
             if removed:
                 print_log(f"removed {removed} temp files an interrupted run left", "current")
-        check_resumable(cfg.work_dir)
+        resumed = check_resumable(cfg.work_dir)
+        source = f"--resume: {resumed}" if resumed else source
     if cfg.get("load_from") and osp.isfile(cfg.load_from):
         try:  # allow-listed types only: a hostile file runs nothing and is named
             load_checkpoint_file(cfg.load_from, mmap=True)
@@ -77,9 +88,11 @@ def main() -> None:
 
             runner = RUNNERS.build(cfg)
         runner.train()
+    except CheckpointMismatchError as exc:  # name the file (the model's hook cannot)
+        raise CheckpointMismatchError(f"{source}: {exc}" if source else str(exc)) from exc
     finally:
         destroy_process_group()
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

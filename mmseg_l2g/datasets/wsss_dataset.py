@@ -266,6 +266,12 @@ class WSSSDataset(BaseDataset):
                 f"(first: {unlabeled[:3]}; labels from "
                 f"{self.label_file or self.data_prefix.get('seg_map_path')})"
             )
+        if unlabeled and len(unlabeled) == len(ids):
+            raise ValueError(
+                f"{name}: none of the {len(ids)} images of {self.ann_file} has a positive "
+                f"label (labels from {self.label_file or self.data_prefix.get('seg_map_path')}); "
+                "nothing left to use: check the label file or the masks' class indices"
+            )
         if unlabeled:
             logger.warning(
                 f"{name}: dropped {len(unlabeled)} of {len(ids)} images of {self.ann_file} "

@@ -2,36 +2,48 @@
 
 Loading runs ``torch.load(weights_only=True)`` with the trusted MMEngine types
 of :mod:`.checkpoint_globals` allow-listed, so a hostile pickle is refused;
-every error names the file. Saving writes a temp file and renames it
-(:mod:`mmseg_l2g.io`), also for MMEngine's own checkpoints
-(:class:`AtomicLocalBackend`).
+every error names the file. :func:`register_safe_checkpoint_loaders` (run when
+``mmseg_l2g`` is imported) makes MMEngine's own loading (``load_checkpoint``,
+``init_cfg=dict(type='Pretrained')``, ``--resume``, mmseg's ``init_model``) do
+the same, whatever ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD`` or the torch version
+says. Saving writes a temp file and renames it (:mod:`mmseg_l2g.io`), also for
+MMEngine's own checkpoints (:class:`AtomicLocalBackend`).
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os.path as osp
 import pickle
+import threading
 from pathlib import Path
-from typing import Any, Dict, Optional, Union
+from typing import Any, Callable, Dict, Optional, Union
 
 import torch
 from mmengine.fileio import LocalBackend
-from mmengine.runner import find_latest_checkpoint
+from mmengine.runner import CheckpointLoader, find_latest_checkpoint
 
 from ..io import atomic_output, atomic_write_bytes
 from .checkpoint_globals import register_checkpoint_globals
 
 _SHOWN_KEYS = 5
+
+
+class CheckpointMismatchError(ValueError):
+    """Weights whose shapes do not fit the model (raised by the model's load hook)."""
+
+
 _LOAD_ERRORS = (pickle.UnpicklingError, RuntimeError, EOFError, OSError, ValueError)
 
 
-def load_checkpoint_file(path: str, mmap: bool = False) -> Any:
+def load_checkpoint_file(path: str, mmap: bool = False, map_location: Any = "cpu") -> Any:
     """``torch.load`` of a checkpoint with only the trusted types allowed.
 
     Args:
         path: the ``.pth`` file.
         mmap: map the file instead of reading the tensors (a structure check).
+        map_location: as ``torch.load``'s.
 
     Returns:
         What the file holds.
@@ -44,9 +56,96 @@ def load_checkpoint_file(path: str, mmap: bool = False) -> Any:
         raise FileNotFoundError(f"checkpoint not found: {path}")
     register_checkpoint_globals()
     try:
-        return torch.load(path, map_location="cpu", weights_only=True, mmap=mmap)
+        return torch.load(path, map_location=map_location, weights_only=True, mmap=mmap)
     except _LOAD_ERRORS as exc:
-        raise ValueError(f"checkpoint {path}: cannot load ({exc})") from exc
+        raise ValueError(f"checkpoint {path}: cannot load ({_first_line(exc)})") from exc
+
+
+# Lines of torch's weights-only error that do not say what was refused.
+_TORCH_BOILERPLATE = ("Check the doc", "Please file an issue", "(1)", "(2)", "Weights only")
+
+
+def _first_line(exc: BaseException) -> str:
+    """The line of a load error that says what is wrong (torch's run to a page).
+
+    A weights-only refusal is reduced to the refused global or operation.
+    """
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    if lines and lines[0].startswith("Weights only load failed"):
+        cause = [line for line in lines[1:] if not line.startswith(_TORCH_BOILERPLATE)]
+        reason = cause[0] if cause else lines[0]
+        return f"refused by weights-only loading: {reason.replace('WeightsUnpickler error: ', '')}"
+    return lines[0] if lines else type(exc).__name__
+
+
+# Counts, per thread, the wrapped MMEngine loaders running: their torch.load loads weights only.
+_WEIGHTS_ONLY = threading.local()
+_SAFE_MARK = "_l2g_weights_only"
+_TORCH_LOAD = torch.load
+
+
+def load_from_local(filename: str, map_location: Any = None) -> Any:
+    """MMEngine's local-file checkpoint loader, weights only (see :func:`load_checkpoint_file`).
+
+    Registered for every path without a scheme, so ``mmengine.runner.load_checkpoint``,
+    ``Pretrained`` initialisation and mmseg's ``init_model`` refuse a hostile pickle.
+    """
+    return load_checkpoint_file(osp.expanduser(str(filename)), map_location=map_location)
+
+
+setattr(load_from_local, _SAFE_MARK, True)
+
+
+def _weights_only_torch_load(*args: Any, **kwargs: Any) -> Any:
+    """``torch.load``, forcing ``weights_only=True`` while a wrapped MMEngine loader runs."""
+    if not getattr(_WEIGHTS_ONLY, "depth", 0):
+        return _TORCH_LOAD(*args, **kwargs)
+    kwargs.pop("pickle_module", None)
+    kwargs["weights_only"] = True
+    register_checkpoint_globals()
+    try:
+        return _TORCH_LOAD(*args, **kwargs)
+    except _LOAD_ERRORS as exc:
+        raise ValueError(f"cannot load ({_first_line(exc)})") from exc
+
+
+def _weights_only_loader(loader: Callable) -> Callable:
+    """Wraps one of MMEngine's scheme loaders (http, open-mmlab, ...) so it loads weights only.
+
+    ``torch.load`` is replaced once by :func:`_weights_only_torch_load`, which
+    passes every call through unchanged unless a wrapped loader runs in its thread.
+    """
+
+    @functools.wraps(loader)
+    def load(filename: str, map_location: Any = None) -> Any:
+        torch.load = _weights_only_torch_load
+        _WEIGHTS_ONLY.depth = getattr(_WEIGHTS_ONLY, "depth", 0) + 1
+        try:
+            return loader(filename, map_location)
+        except ValueError as exc:
+            raise ValueError(f"checkpoint {filename}: {exc}") from exc
+        finally:
+            _WEIGHTS_ONLY.depth -= 1
+
+    setattr(load, _SAFE_MARK, True)
+    return load
+
+
+def register_safe_checkpoint_loaders() -> None:
+    """Makes every MMEngine checkpoint load ``weights_only=True`` (idempotent).
+
+    Local files go through :func:`load_from_local`; the other schemes MMEngine
+    registered (``http://``, ``torchvision://``, ``open-mmlab://``, ...) keep
+    their download and cache but their ``torch.load`` loads weights only.
+    ``torch.load`` passes an explicit ``weights_only`` over
+    ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD``, so the environment cannot turn it off.
+    """
+    register_checkpoint_globals()
+    for prefix, loader in list(CheckpointLoader._schemes.items()):
+        if getattr(loader, _SAFE_MARK, False):
+            continue
+        safe = load_from_local if prefix == "" else _weights_only_loader(loader)
+        CheckpointLoader.register_scheme(prefix, safe, force=True)
 
 
 def load_state_dict(path: str, require_finite: bool = False) -> Dict[str, torch.Tensor]:

@@ -5,15 +5,17 @@ from __future__ import annotations
 import argparse
 import os
 import os.path as osp
+from typing import Optional, Sequence
 
 import torch
 from mmengine.config import Config, DictAction
 
+from ..utils.cli import add_debug_arg, check_folder_arg
 from .distributed import LAUNCHERS, configure_cpu_distributed
 
 
 def add_runner_args(parser: argparse.ArgumentParser, work_dir_help: str) -> None:
-    """Adds ``--work-dir``, ``--cfg-options``, ``--launcher`` and ``--local-rank``."""
+    """Adds ``--work-dir``, ``--cfg-options``, ``--launcher``, ``--local-rank`` and ``--debug``."""
     parser.add_argument("--work-dir", help=work_dir_help)
     parser.add_argument(
         "--cfg-options",
@@ -23,11 +25,14 @@ def add_runner_args(parser: argparse.ArgumentParser, work_dir_help: str) -> None
     )
     parser.add_argument("--launcher", choices=LAUNCHERS, default="none", help="launcher")
     parser.add_argument("--local_rank", "--local-rank", type=int, default=0)
+    add_debug_arg(parser)
 
 
-def parse_runner_args(parser: argparse.ArgumentParser) -> argparse.Namespace:
+def parse_runner_args(
+    parser: argparse.ArgumentParser, argv: Optional[Sequence[str]] = None
+) -> argparse.Namespace:
     """Parses the command line; sets ``LOCAL_RANK`` from ``--local-rank`` when unset."""
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     if "LOCAL_RANK" not in os.environ:
         os.environ["LOCAL_RANK"] = str(args.local_rank)
     return args
@@ -38,9 +43,11 @@ def load_runner_config(args: argparse.Namespace) -> Config:
 
     Raises:
         FileNotFoundError: the config file does not exist.
+        NotADirectoryError: ``--work-dir`` is, or lies under, a file.
     """
     if not osp.isfile(args.config):
         raise FileNotFoundError(f"config file not found: {args.config}")
+    check_folder_arg(args.work_dir, "--work-dir")
     cfg = Config.fromfile(args.config)
     cfg.launcher = args.launcher
     if args.cfg_options is not None:

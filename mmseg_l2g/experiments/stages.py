@@ -3,16 +3,31 @@
 import json
 import os
 import os.path as osp
+import re
 import subprocess
 import sys
 import time
-from typing import Dict, List, Optional, Sequence
+from collections import deque
+from typing import Dict, Iterable, List, Optional, Sequence
 
 from ..engine.checkpointing import latest_checkpoint
 
 # Starts the line of pipeline.log that records each stage's command.
 COMMAND_MARK = "===== "
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+# The one line a tool's error handler prints (mmseg_l2g.utils.cli), or a traceback's last.
+_ERROR_LINE = re.compile(r"^(\S+\.py: (internal )?error|[A-Za-z_.]*(Error|Exception))\b")
+_TAIL_LINES = 200
+
+
+def last_error_line(lines: Iterable[str]) -> str:
+    """The stage's own error: the last line a tool's error handler or a traceback printed.
+
+    Falls back to the last non-empty line (empty: none).
+    """
+    lines = [line.strip() for line in lines if line.strip()]
+    errors = [line for line in lines if _ERROR_LINE.match(line)]
+    return errors[-1] if errors else (lines[-1] if lines else "")
 
 
 def _cfg_options(options: Dict[str, object]) -> List[str]:
@@ -44,7 +59,7 @@ class StageRunner:
         self.timings: Dict[str, float] = {}
 
     def run(self, name: str, args: Sequence[str]) -> None:
-        """Runs one tool; raises ``RuntimeError`` naming the stage and the log on failure."""
+        """Runs one tool; raises ``RuntimeError`` naming the stage, its own error and the log."""
         cmd = [self.python, *args]
         print(f"[pipeline] {name}: {' '.join(cmd)}", flush=True)
         start = time.time()
@@ -62,14 +77,17 @@ class StageRunner:
                 bufsize=1,
             )
             assert proc.stdout is not None
+            tail: deque = deque(maxlen=_TAIL_LINES)
             for line in proc.stdout:
+                tail.append(line)
                 log.write(line)
                 if not self.quiet:
                     sys.stdout.write(line)
             code = proc.wait()
         self.timings[name] = self.timings.get(name, 0.0) + time.time() - start
         if code != 0:
-            raise RuntimeError(f"stage '{name}' failed (exit {code}); see {self.log_path}")
+            cause = last_error_line(tail) or "failed"
+            raise RuntimeError(f"stage '{name}': {cause} (exit {code}; log: {self.log_path})")
 
     def train(
         self,

@@ -8,6 +8,24 @@ from mmseg.registry import MODELS
 from torchvision.ops import roi_align
 
 
+def three_channels(img: torch.Tensor) -> torch.Tensor:
+    """An image (C, H, W) or batch (B, C, H, W) with 3 channels; a grey one repeated.
+
+    Raises:
+        ValueError: another channel count (or fewer than 3 dimensions), naming the shape.
+    """
+    if img.dim() < 3 or img.shape[-3] not in (1, 3):
+        raise ValueError(
+            f"L2GDataPreprocessor: expected BGR images (3, H, W) or grey (1, H, W), got a "
+            f"tensor of shape {tuple(img.shape)}"
+        )
+    if img.shape[-3] == 1:
+        repeats = [1] * img.dim()
+        repeats[-3] = 3
+        img = img.repeat(*repeats)
+    return img
+
+
 @MODELS.register_module()
 class L2GDataPreprocessor(ImgDataPreprocessor):
     """mmengine's ``ImgDataPreprocessor`` for the global views; in training, also the local views.
@@ -53,8 +71,17 @@ class L2GDataPreprocessor(ImgDataPreprocessor):
         return inputs * self.std + self.mean
 
     def forward(self, data: dict, training: bool = False) -> Dict[str, object]:
-        """Returns ``dict(inputs, data_samples[, local_inputs])`` on the model's device."""
+        """Returns ``dict(inputs, data_samples[, local_inputs])`` on the model's device.
+
+        A grey image (one channel, as mmseg's ``inference_model`` packs an
+        H x W array) is repeated to three channels, as ``LoadWSSSImage`` converts one.
+        """
         inputs, data_samples = data["inputs"], data.get("data_samples")
+        if isinstance(inputs, (list, tuple)):
+            inputs = [three_channels(img) for img in inputs]
+        elif torch.is_tensor(inputs):
+            inputs = three_channels(inputs)
+        data = dict(data, inputs=inputs)
         if isinstance(inputs, (list, tuple)):
             shapes = {tuple(img.shape) for img in inputs}
             if len(shapes) > 1:

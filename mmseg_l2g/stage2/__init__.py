@@ -17,7 +17,7 @@ from .builders import (
     spread_indices_with_masks,
 )
 from .planning import ImageRecord, dataset_identity, prepare_out_dir
-from .runner import GenerationResult, generate_pseudo_masks
+from .runner import GenerationResult, check_out_dir, generate_pseudo_masks
 from .settings import DEFAULT_SWEEP, SALIENCY_FROM_DATASET, PseudoMaskSettings
 
 __all__ = [
@@ -29,6 +29,7 @@ __all__ = [
     "build_cam_model",
     "build_stage2_dataset",
     "cams_source_identity",
+    "check_out_dir",
     "checkpoint_identity",
     "dataset_config",
     "dataset_identity",

@@ -137,8 +137,11 @@ def cams_source_identity(cams_dir: str) -> Dict[str, Any]:
     """What made the CAM files of ``cams_dir``: its run's readout and checkpoint when known."""
     settings_path = osp.join(osp.dirname(osp.abspath(cams_dir)), "settings.json")
     if osp.isfile(settings_path):
-        with open(settings_path, encoding="utf-8") as f:
-            source = json.load(f)
-        if source.get("cam") is not None:
+        try:
+            with open(settings_path, encoding="utf-8") as f:
+                source = json.load(f)
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            source = None  # not stage 2's: the CAMs' origin is unknown
+        if isinstance(source, dict) and source.get("cam") is not None:
             return dict(cam=source["cam"], checkpoint=source.get("checkpoint"))
     return dict(checkpoint=None)

@@ -3,7 +3,10 @@
 A rerun skips the outputs that exist (every file appears by rename, so an
 existing file is complete); ``settings.json`` records what decides the outputs
 (the readout, the checkpoint's content, the dataset's identity) and a folder
-made with other settings is refused unless ``overwrite``.
+made with other settings is refused unless ``overwrite``. A folder that is not
+stage 2's own (files but no ``settings.json``, or a ``settings.json`` that is
+not stage 2's), or one that holds or lies in an input (images, ground truth,
+saliency, CAMs read, the checkpoint), is refused even with ``overwrite``.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import json
 import os
 import os.path as osp
 from dataclasses import dataclass
-from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
@@ -24,6 +27,11 @@ from ..io import atomic_write_json, remove_stale_temp_files
 from .settings import PseudoMaskSettings
 
 SETTINGS_FILE = "settings.json"
+# What a stage-2 folder holds (``gen_pseudo.py`` adds its log before the run starts).
+OWN_ENTRIES = ("masks", "cams", "vis", "metrics.json", "failed.json", SETTINGS_FILE,
+               "gen_pseudo.log")  # fmt: skip
+# The keys every settings.json stage 2 writes has (see PseudoMaskSettings.signature).
+SIGNATURE_KEYS = ("cam", "bg_thr", "dataset")
 
 
 @dataclass
@@ -104,6 +112,96 @@ def dataset_identity(dataset: Any, indices: Sequence[int]) -> Dict[str, Any]:
     )
 
 
+def input_paths(dataset: Any, indices: Sequence[int]) -> Dict[str, List[str]]:
+    """The folders the run reads its images, ground truth and saliency maps from."""
+    found: Dict[str, set] = dict(images=set(), ground_truth=set(), saliency=set())
+    keys = dict(images="img_path", ground_truth="seg_map_path", saliency="sal_path")
+    for i in indices:
+        info = dataset.get_data_info(i)
+        for kind, key in keys.items():
+            if info.get(key):
+                found[kind].add(osp.dirname(osp.abspath(info[key])))
+    return {kind: sorted(paths) for kind, paths in found.items()}
+
+
+def _within(path: str, folder: str) -> bool:
+    """Whether ``path`` is ``folder`` or lies below it (links resolved)."""
+    path, folder = osp.realpath(path), osp.realpath(folder)
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+
+
+def check_out_dir_inputs(out_dir: str, inputs: Dict[str, Iterable[str]]) -> None:
+    """Refuses an output folder that is, holds or lies in one of the inputs.
+
+    Args:
+        out_dir: the output folder.
+        inputs: kind (named in the error) -> files or folders the run reads.
+
+    Raises:
+        ValueError: naming the folder, the input and its kind.
+    """
+    for kind, paths in inputs.items():
+        for path in paths:
+            if path and (_within(out_dir, path) or _within(path, out_dir)):
+                relation = "holds" if not _within(out_dir, path) else "lies in"
+                raise ValueError(
+                    f"output folder {out_dir} {relation} the {kind.replace('_', ' ')} the run "
+                    f"reads ({path}); choose a folder outside the inputs"
+                )
+
+
+def read_settings_file(path: str) -> Dict[str, Any]:
+    """A stage-2 ``settings.json``.
+
+    Raises:
+        ValueError: not JSON, or not the settings stage 2 writes (naming the file).
+    """
+    try:
+        with open(path, encoding="utf-8") as f:
+            content = json.load(f)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(
+            f"{path} is not stage 2's settings file (not JSON: {exc}); the folder is not a "
+            "stage-2 output folder: use another --out-dir"
+        ) from exc
+    if not isinstance(content, dict) or not all(key in content for key in SIGNATURE_KEYS):
+        raise ValueError(
+            f"{path} is not stage 2's settings file (a {type(content).__name__} without "
+            f"{', '.join(SIGNATURE_KEYS)}); the folder is not a stage-2 output folder: "
+            "use another --out-dir"
+        )
+    return content
+
+
+def check_own_folder(out_dir: str) -> None:
+    """Refuses an existing folder that is not stage 2's (even with ``overwrite``).
+
+    Stage 2's own: no ``settings.json`` and nothing but its log, its empty
+    subfolders and its temp files (a run killed at its start), or a
+    ``settings.json`` as stage 2 writes it.
+
+    Raises:
+        ValueError: naming the folder and the foreign file.
+    """
+    if not osp.isdir(out_dir):
+        return
+    settings_path = osp.join(out_dir, SETTINGS_FILE)
+    if osp.lexists(settings_path):
+        read_settings_file(settings_path)
+        return
+    for name in sorted(os.listdir(out_dir)):
+        path = osp.join(out_dir, name)
+        own = name in OWN_ENTRIES and (
+            not osp.isdir(path) or all(n.startswith(".tmp_l2g.") for n in os.listdir(path))
+        )
+        if not (own or name.startswith(".tmp_l2g.")):
+            raise ValueError(
+                f"{out_dir} is not a stage-2 output folder (no {SETTINGS_FILE}, and it holds "
+                f"{path}); stage 2 writes only into a new or empty folder or its own: "
+                "use another --out-dir"
+            )
+
+
 def prepare_out_dir(out_dir: str, signature: Dict[str, Any], settings: PseudoMaskSettings) -> None:
     """Creates the output folders and checks a resumed folder's settings.
 
@@ -113,17 +211,18 @@ def prepare_out_dir(out_dir: str, signature: Dict[str, Any], settings: PseudoMas
 
     Raises:
         NotADirectoryError: ``out_dir`` (or a subfolder) is a file.
-        ValueError: the folder holds outputs made with other settings.
+        ValueError: the folder holds outputs made with other settings, or is
+            not stage 2's (see :func:`check_own_folder`).
     """
     folders = [out_dir] + [osp.join(out_dir, sub) for sub in ("masks", "cams", "vis")]
     for path in folders:
         if osp.exists(path) and not osp.isdir(path):
             raise NotADirectoryError(f"output folder {path} exists and is a file, not a folder")
+    check_own_folder(out_dir)
     settings_path = osp.join(out_dir, SETTINGS_FILE)
     signature = json.loads(json.dumps(signature))  # tuples -> lists, as read back
     if not settings.overwrite and osp.isfile(settings_path):
-        with open(settings_path, encoding="utf-8") as f:
-            previous = json.load(f)
+        previous = read_settings_file(settings_path)
         differ = sorted(
             k for k in set(previous) | set(signature) if previous.get(k) != signature.get(k)
         )

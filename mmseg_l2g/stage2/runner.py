@@ -26,6 +26,7 @@ is gathered by mmengine's metric, and rank 0 writes ``metrics.json`` /
 from __future__ import annotations
 
 import contextlib
+import os.path as osp
 from dataclasses import dataclass, field
 from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
@@ -39,10 +40,18 @@ from ..utils.progress import Progress
 from .async_writer import AsyncWriter
 from .loading import RecordLoader, collate_records
 from .outputs import write_reports
-from .planning import ImageRecord, dataset_identity, plan_records, prepare_out_dir
+from .planning import (
+    ImageRecord,
+    check_out_dir_inputs,
+    check_own_folder,
+    dataset_identity,
+    input_paths,
+    plan_records,
+    prepare_out_dir,
+)
 from .prefetch import BackgroundIterator
 from .processing import BatchProcessor, model_device
-from .settings import PseudoMaskSettings
+from .settings import SALIENCY_FROM_DATASET, PseudoMaskSettings
 
 
 @dataclass
@@ -79,6 +88,7 @@ def generate_pseudo_masks(
     evaluate: bool = True,
     signature_extra: Optional[Dict[str, Any]] = None,
     progress: bool = True,
+    inputs: Optional[Dict[str, Sequence[str]]] = None,
 ) -> GenerationResult:
     """Runs stage 2 over (part of) a dataset, resumably and shard-parallel.
 
@@ -95,6 +105,8 @@ def generate_pseudo_masks(
         signature_extra: more of what decides the outputs (e.g. the
             checkpoint's hash), recorded in ``settings.json`` and checked.
         progress: report progress on rank 0 (a bar on a terminal, else log lines).
+        inputs: more files the run reads (kind -> paths, e.g. the checkpoint);
+            ``out_dir`` may not hold or lie in them, nor the dataset's folders.
 
     Returns:
         The summed result; on rank 0, with ``out_dir``, ``metrics.json`` and
@@ -105,6 +117,7 @@ def generate_pseudo_masks(
     palette = dataset.metainfo.get("palette") or []
     indices = list(range(len(dataset))) if indices is None else list(indices)
     if out_dir is not None:
+        check_out_dir(out_dir, dataset, indices, settings, inputs)
         signature = dict(settings.signature(), dataset=dataset_identity(dataset, indices))
         prepare_out_dir(out_dir, dict(signature, **(signature_extra or {})), settings)
     records, skipped = plan_records(dataset, indices, out_dir, settings, evaluate)
@@ -119,6 +132,40 @@ def generate_pseudo_masks(
         if model is not None:
             model.train(was_training)
     return _summarise(processor, metric, settings, indices, skipped, records, out_dir)
+
+
+def check_out_dir(
+    out_dir: str,
+    dataset: Any,
+    indices: Sequence[int],
+    settings: PseudoMaskSettings,
+    inputs: Optional[Dict[str, Sequence[str]]] = None,
+) -> None:
+    """Refuses an output folder over the run's inputs, or one that is not stage 2's own.
+
+    Args:
+        out_dir: the output folder.
+        dataset: the run's dataset (its images, ground truth and saliency folders).
+        indices: the dataset indices of the run.
+        settings: the settings (a CAM folder read, a saliency folder).
+        inputs: more files the run reads (kind -> paths, e.g. the checkpoint).
+
+    Raises:
+        ValueError: naming the folder and the input (see
+            :func:`~.planning.check_out_dir_inputs`, :func:`~.planning.check_own_folder`).
+    """
+    read = dict(input_paths(dataset, indices), **(inputs or {}))
+    if settings.cams_dir is not None and not _same(settings.cams_dir, osp.join(out_dir, "cams")):
+        read["CAM folder"] = [settings.cams_dir]
+    if settings.saliency not in (None, SALIENCY_FROM_DATASET):
+        read["saliency"] = [*read.get("saliency", []), settings.saliency]
+    check_out_dir_inputs(out_dir, read)
+    check_own_folder(out_dir)
+
+
+def _same(a: str, b: str) -> bool:
+    """Whether two paths name the same place."""
+    return osp.realpath(a) == osp.realpath(b)
 
 
 def _run_batches(

@@ -134,9 +134,12 @@ class PseudoMaskSettings:
 
         With ``cams_dir`` the CAM settings are those of the CAM files
         (``'from <dir>'``; a caller that knows more adds it to the signature).
+        The readout's ``score`` is recorded when it is not the default ``'logits'``.
         """
         readout = (self.readout or CAMReadoutConfig()).to_dict()
         cam: Any = {key: readout[key] for key in ("scales", "flip", "interp", "fp16")}
+        if readout["score"] != CAMReadoutConfig.score:  # only when set: older folders resume
+            cam["score"] = readout["score"]
         if self.cams_dir is not None:
             cam = f"from {osp.abspath(self.cams_dir)}"
         saliency = self.saliency

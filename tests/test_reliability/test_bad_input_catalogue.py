@@ -354,10 +354,10 @@ def test_checkpoint_that_does_not_fit_the_config(tool_results):
     assert "wrong.pth does not fit the model" in gen["stderr"]
     assert "global_head.conv_cam.weight" in gen["stderr"] and "extra.weight" in gen["stderr"]
     test = tool_results["results"]["test_wrong_ckpt"]
-    assert test["exc_type"] == "ValueError"
-    assert f"checkpoint {tool_results['wrong']} does not fit the model" in test["message"]
-    assert "1 missing keys (global_head.conv_cam.weight)" in test["message"]
-    assert "1 unexpected keys (extra.weight)" in test["message"]
+    assert test["code"] == 1 and "Traceback" not in test["stderr"]  # one line (round 3)
+    assert f"test.py: error: checkpoint {tool_results['wrong']} does not fit" in test["stderr"]
+    assert "1 missing keys (global_head.conv_cam.weight)" in test["stderr"]
+    assert "1 unexpected keys (extra.weight)" in test["stderr"]
 
 
 def test_corrupt_checkpoint_file(tool_results):
@@ -365,12 +365,15 @@ def test_corrupt_checkpoint_file(tool_results):
     gen = tool_results["results"]["gen_corrupt_ckpt"]
     assert gen["code"] == 2 and f"checkpoint {corrupt}: cannot load" in gen["stderr"]
     test = tool_results["results"]["test_corrupt_ckpt"]
-    assert test["exc_type"] == "ValueError"
-    assert f"checkpoint {corrupt}: cannot load" in test["message"]
+    assert (
+        test["code"] == 1 and f"test.py: error: checkpoint {corrupt}: cannot load" in test["stderr"]
+    )
     resume = tool_results["results"]["train_resume_corrupt"]
-    assert resume["exc_type"] == "ValueError"
     bad = osp.join(tool_results["resume"], "iter_2.pth")
-    assert f"--resume: cannot load {bad}, the checkpoint named by" in resume["message"]
+    assert resume["code"] == 1
+    assert (
+        f"train.py: error: --resume: cannot load {bad}, the checkpoint named by" in resume["stderr"]
+    )
 
 
 def test_out_dir_that_is_a_file(tool_results):
@@ -412,8 +415,8 @@ def test_saliency_folder_missing_some_files_in_gen_pseudo(tool_results):
 
 def test_config_naming_an_unregistered_type(tool_results):
     train = tool_results["results"]["train_unregistered"]
-    assert train["exc_type"] == "KeyError"
-    assert "NoSuchBackbone is not in the mmseg::model registry" in train["message"]
+    assert train["code"] == 1 and "\ntrain.py: error: " in "\n" + train["stderr"]
+    assert "NoSuchBackbone is not in the mmseg::model registry" in train["stderr"]
     gen = tool_results["results"]["gen_unregistered"]
     assert gen["code"] == 2
     assert "NoSuchBackbone is not in the mmseg::model registry" in gen["stderr"]
@@ -421,6 +424,6 @@ def test_config_naming_an_unregistered_type(tool_results):
 
 def test_dataset_root_that_does_not_exist_in_training(tool_results):
     result = tool_results["results"]["train_missing_root"]
-    assert result["exc_type"] == "FileNotFoundError"
+    assert result["code"] == 1 and "\ntrain.py: error: " in "\n" + result["stderr"]
     missing = osp.join(tool_results["work"], "nowhere")
-    assert f"SyntheticWSSSDataset: data_root not found: {missing}" in result["message"]
+    assert f"SyntheticWSSSDataset: data_root not found: {missing}" in result["stderr"]

@@ -80,7 +80,7 @@ def test_training_checkpoint_write_fails(tiny_config, tmp_path):
     proc = train(tiny_config, work_dir, env={"L2G_TEST_FSIZE_AFTER_ITER": "5:fail"})
     assert proc.returncode == 1, tail(proc)
     target = osp.join(work_dir, "iter_6.pth")
-    assert f"OSError: [Errno 27] cannot write {target}: File too large" in proc.stderr
+    assert f"train.py: error: [Errno 27] cannot write {target}: File too large" in proc.stderr
     assert not osp.exists(target) and temp_files(work_dir) == []
     assert last_checkpoint(work_dir) == osp.join(work_dir, "iter_4.pth")
     checkpoint = torch.load(last_checkpoint(work_dir), map_location="cpu", weights_only=True)

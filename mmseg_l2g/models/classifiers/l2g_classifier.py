@@ -9,11 +9,48 @@ from mmengine.model import BaseModel
 from mmengine.structures import PixelData
 from mmseg.registry import MODELS
 
+from ...engine.checkpointing import CheckpointMismatchError
 from ..heads.cam_head import CAMHead
+from ..losses.transfer_target import check_weight
 from ..postprocess.pseudo_mask import make_mask
 from .cam_readout import CAMReadoutConfig, present_classes, read_cams
 
 ForwardResults = Union[Dict[str, torch.Tensor], List, torch.Tensor]
+
+
+_SHOWN_SHAPES = 5
+
+
+def refuse_misfit_shapes(
+    module: nn.Module, state_dict: Dict[str, torch.Tensor], prefix: str, *args: Any
+) -> None:
+    """Load pre-hook: refuses weights whose shapes differ from the model's.
+
+    ``mmengine.runner.load_checkpoint`` (mmseg's ``init_model``, ``load_from``)
+    loads with ``strict=False``, where a head of another class count is only
+    warned about and the model keeps random heads.
+
+    Raises:
+        CheckpointMismatchError: a ``ValueError`` naming each mismatched key
+            with both shapes.
+    """
+    own = module.state_dict()
+    shapes = [
+        f"{prefix}{key}: checkpoint {tuple(state_dict[prefix + key].shape)} vs model "
+        f"{tuple(value.shape)}"
+        for key, value in own.items()
+        if prefix + key in state_dict
+        and torch.is_tensor(state_dict[prefix + key])
+        and state_dict[prefix + key].shape != value.shape
+    ]
+    if shapes:
+        heads = any("head." in line.split(":")[0] for line in shapes)
+        hint = "was it trained with another num_classes?" if heads else "another model's?"
+        shown = ", ".join(shapes[:_SHOWN_SHAPES]) + (" ..." if len(shapes) > _SHOWN_SHAPES else "")
+        raise CheckpointMismatchError(
+            f"checkpoint does not fit the {type(module).__name__} of the config: "
+            f"{len(shapes)} shape keys ({shown}); {hint}"
+        )
 
 
 @MODELS.register_module()
@@ -85,6 +122,8 @@ class L2GClassifier(BaseModel):
         if data_preprocessor is None:
             data_preprocessor = dict(type="L2GDataPreprocessor")
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        check_weight("L2GClassifier", "local_cls_weight", local_cls_weight)
+        check_weight("L2GClassifier", "global_cls_weight", global_cls_weight)
         if not with_local and global_cls_weight <= 0:
             raise ValueError("with_local=False trains nothing unless global_cls_weight > 0")
         self.global_backbone = MODELS.build(backbone)
@@ -110,6 +149,7 @@ class L2GClassifier(BaseModel):
             self.loss_shape: Optional[nn.Module] = (
                 MODELS.build(loss_shape) if loss_shape is not None else None
             )
+        self._register_load_state_dict_pre_hook(refuse_misfit_shapes, with_module=True)
 
     def extract_cam_logits(self, inputs: torch.Tensor) -> torch.Tensor:
         """(B, C+1, h, w) logits of the global network for normalised images."""

@@ -10,6 +10,7 @@ from torch import Tensor
 from .transfer_target import (
     check_background_rule,
     check_transfer_inputs,
+    check_weight,
     local_attention_target,
     roi_global_prediction,
 )
@@ -43,6 +44,7 @@ class AttentionTransferLoss(nn.Module):
     ) -> None:
         super().__init__()
         check_background_rule(background)
+        check_weight("AttentionTransferLoss", "loss_weight", loss_weight)
         self.background = background
         self.loss_weight = loss_weight
         self.feat_stride = feat_stride

@@ -10,6 +10,7 @@ from torch import Tensor
 from .transfer_target import (
     check_background_rule,
     check_transfer_inputs,
+    check_weight,
     local_attention_target,
     resize_saliency,
     roi_global_prediction,
@@ -50,6 +51,7 @@ class ShapeTransferLoss(nn.Module):
     ) -> None:
         super().__init__()
         check_background_rule(background)
+        check_weight("ShapeTransferLoss", "loss_weight", loss_weight)
         self.background = background
         self.loss_weight = loss_weight
         self.feat_stride = feat_stride

@@ -98,6 +98,16 @@ def check_background_rule(background: Union[str, float]) -> None:
     )
 
 
+def check_weight(owner: str, name: str, value: float) -> None:
+    """Raises ValueError naming ``owner.name`` when a loss weight is negative.
+
+    NaN and infinity pass: a non-finite loss is stopped, naming the term, by
+    ``FiniteTrainingHook`` before the update.
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+        raise ValueError(f"{owner}: {name} must be a number >= 0, got {value!r}")
+
+
 def normalised_local_scores(local_logits: Tensor) -> Tensor:
     """Detached local logits, ReLU, each channel divided by its spatial max (+eps).
 
