@@ -3,7 +3,10 @@
 Settings that change only the readout (``model.test_cfg``: e.g. ``score=softmax``)
 do not change training, so instead of training again this re-runs each seed's
 stage 2 with extra ``--cfg-options``, writing to ``<stage-2 folder>_<suffix>``,
-and reports the same scores as ``synthetic_cam_vs_l2g.py`` (rows and the table).
+and reports the same scores as ``synthetic_cam_vs_l2g.py`` (rows and the table):
+on val and train by default, each method's threshold chosen on train and read on
+val, with the premise's metrics (near / far recall) when the data records its
+marks. Results files of ``premise_sweep.py`` are read too (each row's ``base`` run).
 
 The commands are rebuilt from the results file's structured fields (method,
 checkpoint, data root, seed, scales, the run's ``--cfg-options``), each checked
@@ -33,11 +36,14 @@ from mmseg_l2g.experiments.experiment import (  # noqa: E402
     FIXED_THR,
     METHODS,
     SWEEP,
+    choose_threshold,
+    column_premise,
     data_options,
     design_tag,
     results_table,
     summarise,
 )
+from mmseg_l2g.experiments.provenance import provenance  # noqa: E402
 from mmseg_l2g.experiments.stages import StageRunner  # noqa: E402
 from mmseg_l2g.io import atomic_write_json  # noqa: E402
 from mmseg_l2g.models.classifiers.cam_readout import MAX_SCALE  # noqa: E402
@@ -60,7 +66,10 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         help="extra key=value overrides",
     )  # fmt: skip
     p.add_argument("--suffix", required=True, help="appended to each stage-2 folder")
-    p.add_argument("--split", default="val", choices=["val", "train"])
+    p.add_argument(
+        "--splits", nargs="+", default=["val", "train"], choices=["val", "train"],
+        help="splits re-read (thresholds are chosen on train when it is among them)",
+    )  # fmt: skip
     p.add_argument("--out", required=True)
     add_debug_arg(p)
     return p.parse_args(argv)
@@ -112,6 +121,8 @@ def row_runs(
     where = f"{path}: rows[{index}]"
     if not isinstance(row, dict):
         raise ValueError(f"{where}: not an object")
+    if isinstance(row.get("base"), dict):  # a premise_sweep.py row: its benchmark run
+        row, where = row["base"], f"{where}.base"
     seed = row.get("seed")
     if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
         raise ValueError(f"{where}: seed {seed!r} is not an integer >= 0")
@@ -181,23 +192,31 @@ def reread(args: argparse.Namespace) -> List[dict]:
     run_args = source.get("args") if isinstance(source.get("args"), dict) else {}
     scales = check_scales(run_args.get("scales"), f"{args.results}: args.scales")
     sweep = ["--sweep", *SWEEP, "--bg-thr", f"{FIXED_THR}", "--num-vis", "0"]
-    extra = ["--split", args.split, "--save-cams", "--scales", *map(str, scales), *sweep]
+    read = ["--save-cams", "--scales", *map(str, scales), *sweep]
     checked = [row_runs(r, i, run_args, args.results) for i, r in enumerate(rows_in)]
     rows = []
     for seed, run_dir, runs, options in checked:
         stages = StageRunner(run_dir, quiet=True)
-        scores = {}
+        scores: Dict[str, Dict[str, dict]] = {}
+        cams: Dict[str, Dict[str, str]] = {}
         for method, checkpoint in runs:
-            name = f"pseudo_{method}_{args.split}_{args.suffix}"
-            metrics = stages.gen_pseudo(
-                name, CONFIGS[method], checkpoint, extra, dict(options, **args.cfg_options)
-            )
-            scores[method] = {args.split: summarise(metrics)}
-        rows.append(dict(seed=seed, scores=scores, checkpoints=dict(runs)))
+            for split in args.splits:
+                name = f"pseudo_{method}_{split}_{args.suffix}"
+                metrics = stages.gen_pseudo(
+                    name, CONFIGS[method], checkpoint, ["--split", split, *read],
+                    dict(options, **args.cfg_options),
+                )  # fmt: skip
+                scores.setdefault(method, {})[split] = summarise(metrics)
+                cams.setdefault(method, {})[split] = osp.join(run_dir, name, "cams")
+            choose_threshold(scores[method])
+        data_root = options["val_dataloader.dataset.data_root"]
+        premise = column_premise(data_root, cams, scores, "dataset")
+        rows.append(dict(seed=seed, scores=scores, premise=premise, checkpoints=dict(runs)))
         print(f"seed {seed}: {scores}", flush=True)
-    table = results_table(rows, args.split)
-    print(table)
-    doc = dict(args=vars(args), rows=rows, tables={args.split: table})
+    tables = {split: results_table(rows, split) for split in args.splits}
+    for text in tables.values():
+        print(text)
+    doc = dict(provenance(vars(args), __file__), rows=rows, tables=tables)
     os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
     atomic_write_json(args.out, doc)
     return rows

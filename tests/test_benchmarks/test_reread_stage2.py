@@ -51,19 +51,20 @@ def test_commands_are_rebuilt_from_fields_as_argument_lists(run, monkeypatch, ca
         return {}
 
     monkeypatch.setattr(StageRunner, "gen_pseudo", gen_pseudo)
-    monkeypatch.setattr(reread_stage2, "summarise", lambda metrics: {})
     monkeypatch.setattr(reread_stage2, "results_table", lambda rows, split: "table")
-    results = write_results(run["tmp"] / "r.json", [run["row"]], run["args"])
+    # A premise_sweep.py row holds its benchmark run under "base".
+    results = write_results(run["tmp"] / "r.json", [dict(seed=0, base=run["row"])], run["args"])
     code, err = reread(run["tmp"], results, capsys)
     assert code == 0, err
     assert not run["marker"].exists()  # the log's command is never read
     assert [c[:4] for c in calls] == [
-        (run["run_dir"], f"pseudo_{m}_val_sm", CONFIGS[m], run["row"]["checkpoints"][m])
+        (run["run_dir"], f"pseudo_{m}_{s}_sm", CONFIGS[m], run["row"]["checkpoints"][m])
         for m in ("l2g", "l2g_sal")
+        for s in ("val", "train")
     ]
-    extra, options = calls[0][4], calls[0][5]
+    extra, options = calls[1][4], calls[1][5]
     sweep = ["--sweep", *SWEEP, "--bg-thr", f"{FIXED_THR}", "--num-vis", "0"]
-    assert extra == ["--split", "val", "--save-cams", "--scales", "1.0", "1.5", *sweep]
+    assert extra == ["--split", "train", "--save-cams", "--scales", "1.0", "1.5", *sweep]
     assert options["train_dataloader.dataset.data_root"] == run["row"]["data_root"]
     assert options["randomness.seed"] == 0
     assert options["model.loss_transfer.background"] == 0.25
