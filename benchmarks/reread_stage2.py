@@ -210,7 +210,7 @@ def reread(args: argparse.Namespace) -> List[dict]:
                 cams.setdefault(method, {})[split] = osp.join(run_dir, name, "cams")
             choose_threshold(scores[method])
         data_root = options["val_dataloader.dataset.data_root"]
-        premise = column_premise(data_root, cams, scores, "dataset")
+        premise = column_premise(data_root, cams, scores, osp.join(data_root, "Saliency"))
         rows.append(dict(seed=seed, scores=scores, premise=premise, checkpoints=dict(runs)))
         print(f"seed {seed}: {scores}", flush=True)
     tables = {split: results_table(rows, split) for split in args.splits}

@@ -225,7 +225,11 @@ def run_experiment(
         choose_threshold(column)
     row = dict(seed=seed, data_root=data_root, pretrained=pretrained, checkpoints=checkpoints,
                cams=cams, scores=scores)  # fmt: skip
-    row["premise"] = column_premise(data_root, cams, scores, saliency_dir)
+    sal_folder = saliency_dir
+    if saliency_dir == "dataset":  # the fused columns read the dataset's own saliency folder
+        sal_folder = str((dataset or {}).get("data_prefix.sal_path", "Saliency"))
+        sal_folder = osp.join(data_root, sal_folder)
+    row["premise"] = column_premise(data_root, cams, scores, sal_folder)
     return row
 
 
@@ -238,20 +242,19 @@ def column_premise(
         data_root: the dataset (a synthetic one records its marks).
         cams: method -> split -> CAM folder.
         scores: column -> split -> scores (with the chosen ``thr``).
-        saliency_dir: the fused columns' saliency (``'dataset'``: the dataset's own).
+        saliency_dir: the fused columns' saliency folder.
     """
     from .premise import premise_metrics
 
     if not osp.isfile(osp.join(data_root, "ImageSets", "Segmentation", "val_marks.json")):
         return {}
-    sal = osp.join(data_root, "Saliency") if saliency_dir == "dataset" else saliency_dir
     out: Dict[str, dict] = {}
     for column, by_split in scores.items():
         method = column[: -len("_fused")] if column.endswith("_fused") else column
         if "val" not in by_split or "val" not in cams.get(method, {}):
             continue
         thr = by_split["val"]["thr"]
-        fused = sal if column.endswith("_fused") else None
+        fused = saliency_dir if column.endswith("_fused") else None
         out[column] = premise_metrics(data_root, "val", cams[method]["val"], thr, fused)
     return out
 
