@@ -21,7 +21,6 @@ mark (:func:`view_recognition`).
 """
 
 import argparse
-import json
 import os
 import os.path as osp
 import sys
@@ -33,15 +32,14 @@ sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
-from PIL import Image  # noqa: E402
 
 from mmseg_l2g.datasets.synthetic import read_marks  # noqa: E402
 from mmseg_l2g.datasets.transforms.local_crop import LocalCropTransform  # noqa: E402
 from mmseg_l2g.experiments.experiment import (  # noqa: E402
     COLUMN_NAMES,
-    ExperimentPlan,
     mean_std,
 )
+from mmseg_l2g.experiments.premise import read_gt_mask  # noqa: E402
 from mmseg_l2g.experiments.provenance import provenance  # noqa: E402
 from mmseg_l2g.io import atomic_write_json  # noqa: E402
 
@@ -108,7 +106,7 @@ def markless_share(data_root: str, split: str, view_size: int) -> Dict[str, floa
     size = None
     pairs = markless = 0
     for img_id, boxes in zip(ids, draw_views_for(data_root, ids, view_size)):
-        gt = _mask(data_root, img_id)
+        gt = read_gt_mask(data_root, img_id)
         size = gt.shape[0]
         for box in boxes:
             for _, has_mark in view_objects(gt, marks[img_id], box):
@@ -120,12 +118,8 @@ def markless_share(data_root: str, split: str, view_size: int) -> Dict[str, floa
 
 def draw_views_for(data_root: str, ids: Sequence[str], view_size: int) -> List[np.ndarray]:
     """One draw of views per image (the first image's size for all: the data is square)."""
-    size = _mask(data_root, ids[0]).shape[0]
+    size = read_gt_mask(data_root, ids[0]).shape[0]
     return draw_views(size, view_size, len(ids))
-
-
-def _mask(data_root: str, img_id: str) -> np.ndarray:
-    return np.asarray(Image.open(osp.join(data_root, "SegmentationClass", img_id + ".png")))
 
 
 @torch.no_grad()
@@ -158,7 +152,7 @@ def view_recognition(
     ids = sorted(marks)[:images]
     scores: Dict[str, Dict[str, List[float]]] = {n: {"mark": [], "no_mark": []} for n in networks}
     for img_id, boxes in zip(ids, draw_views_for(data_root, ids, view_size)):
-        gt = _mask(data_root, img_id)
+        gt = read_gt_mask(data_root, img_id)
         image = read_bgr_image(osp.join(data_root, "JPEGImages", img_id + ".jpg"))
         tensor = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1)[None]
         normalised = model.data_preprocessor.normalize(tensor)
@@ -198,7 +192,7 @@ def run_dir_files(checkpoint: str) -> tuple:
 
 def sweep_seed(seed: int, args: argparse.Namespace, bench) -> dict:
     """One seed: the benchmark's run at S = 90, then L2G at every other S, and the probes."""
-    base_plan = _plan(args, methods=("cam", "l2g", "l2g_sal"), options={})
+    base_plan = bench.build_plan(args, methods=("cam", "l2g", "l2g_sal"), splits=("val", "train"))
     base = bench.run_seed(seed, args, base_plan)
     data_root = base["data_root"]
     runs: Dict[int, dict] = {}
@@ -206,7 +200,9 @@ def sweep_seed(seed: int, args: argparse.Namespace, bench) -> dict:
         if view_size == BASE_VIEW_SIZE:
             row = base
         else:
-            plan = _plan(args, methods=("l2g",), options={CROP_SIZE_KEY: view_size})
+            plan = bench.build_plan(
+                args, methods=("l2g",), splits=("val", "train"), extra={CROP_SIZE_KEY: view_size}
+            )
             row = bench.run_seed(seed, args, plan)
         config, checkpoint = run_dir_files(row["checkpoints"]["l2g"])
         runs[view_size] = dict(
@@ -222,16 +218,6 @@ def sweep_seed(seed: int, args: argparse.Namespace, bench) -> dict:
         for s in args.view_sizes
     }
     return dict(seed=seed, base=base, l2g_by_view_size=runs, cam_views=cam_views)
-
-
-def _plan(args: argparse.Namespace, methods: tuple, options: dict) -> ExperimentPlan:
-    return ExperimentPlan(
-        iters=args.iters, pretrain_iters=args.pretrain_iters,
-        pretrain_images=args.pretrain_images, pretrain_seed=args.pretrain_seed,
-        pretrain_classes=args.pretrain_classes, size=args.size, design=json.loads(args.design),
-        batch_size=args.batch_size, scales=tuple(args.scales), splits=("val", "train"),
-        methods=methods, options=dict(args.cfg_options or {}, **options),
-    )  # fmt: skip
 
 
 def sweep_table(rows: List[dict], view_sizes: Sequence[int]) -> str:

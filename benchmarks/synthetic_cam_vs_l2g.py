@@ -122,10 +122,14 @@ def aggregate(rows: List[dict]) -> dict:
     return out
 
 
-def main(argv: Optional[List[str]] = None) -> List[dict]:
-    """Runs every seed, prints the tables, writes the JSON (atomically)."""
-    args = parse_args(argv)
-    plan = ExperimentPlan(
+def build_plan(
+    args: argparse.Namespace,
+    methods: Optional[tuple] = None,
+    splits: Optional[tuple] = None,
+    extra: Optional[dict] = None,
+) -> ExperimentPlan:
+    """The plan of the parsed options (``methods`` / ``splits`` / ``extra`` options override)."""
+    return ExperimentPlan(
         iters=args.iters,
         pretrain_iters=args.pretrain_iters,
         pretrain_images=args.pretrain_images,
@@ -135,10 +139,16 @@ def main(argv: Optional[List[str]] = None) -> List[dict]:
         design=json.loads(args.design),
         batch_size=args.batch_size,
         scales=tuple(args.scales),
-        splits=tuple(args.splits),
-        methods=tuple(args.methods),
-        options=dict(args.cfg_options or {}),
+        splits=tuple(splits or args.splits),
+        methods=tuple(methods or args.methods),
+        options=dict(args.cfg_options or {}, **(extra or {})),
     )
+
+
+def main(argv: Optional[List[str]] = None) -> List[dict]:
+    """Runs every seed, prints the tables, writes the JSON (atomically)."""
+    args = parse_args(argv)
+    plan = build_plan(args)
     rows = [run_seed(seed, args, plan) for seed in args.seeds]
     tables = {split: results_table(rows, split) for split in args.splits}
     tables["premise"] = premise_table(rows, COLUMNS, COLUMN_NAMES)

@@ -59,6 +59,14 @@ class PremiseCounts:
         )
 
 
+def read_gt_mask(data_root: str, img_id: str) -> np.ndarray:
+    """An image's ground-truth class mask (``SegmentationClass/<id>.png``) as (H, W) values."""
+    from PIL import Image
+
+    with Image.open(osp.join(data_root, "SegmentationClass", img_id + ".png")) as image:
+        return np.asarray(image)
+
+
 def _percent(part: int, whole: int) -> float:
     return round(100.0 * part / whole, 2) if whole else float("nan")
 
@@ -131,12 +139,10 @@ def premise_metrics(
     Returns:
         :meth:`PremiseCounts.summary` plus ``radius`` and ``threshold``.
     """
-    from PIL import Image
-
     marks = read_marks(data_root, split)
     total = PremiseCounts()
     for img_id in sorted(marks):
-        gt = np.asarray(Image.open(osp.join(data_root, "SegmentationClass", img_id + ".png")))
+        gt = read_gt_mask(data_root, img_id)
         cams, labels = load_cams_npz(osp.join(cams_dir, img_id + ".npz"))
         score, value = cam_peaks(torch.from_numpy(cams).float(), torch.from_numpy(labels))
         if saliency_dir is None:
@@ -158,10 +164,11 @@ def premise_table(rows: List[dict], columns: Sequence[str], names: Dict[str, str
         values = [r["premise"][column] for r in rows if column in r.get("premise", {})]
         if not values:
             continue
+        from .experiment import mean_std
+
         cells = []
         for key in ("near_recall", "far_recall", "bg_precision"):
-            numbers = np.array([v[key] for v in values], dtype=float)
-            std = numbers.std(ddof=1) if len(numbers) > 1 else 0.0
-            cells.append(f"{np.nanmean(numbers):.1f} +- {std:.1f}")
+            mean, std = mean_std([v[key] for v in values])
+            cells.append(f"{mean:.1f} +- {std:.1f}")
         lines.append(f"| {names[column]} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
