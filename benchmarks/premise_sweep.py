@@ -18,6 +18,8 @@ object (sigmoid of its pooled class score > 0.5) in views with and without its
 mark (:func:`view_recognition`).
 
     python benchmarks/premise_sweep.py --seeds 0 1 2 3 4 --iters 500
+    python benchmarks/premise_sweep.py --view-sizes 90 --methods cam l2g \
+        --design '{"texture_contrast": 0.3}'   # another premise variable, S = 90 only
 """
 
 import argparse
@@ -37,10 +39,10 @@ from mmseg_l2g.datasets.synthetic import read_marks  # noqa: E402
 from mmseg_l2g.datasets.transforms.local_crop import LocalCropTransform  # noqa: E402
 from mmseg_l2g.experiments.experiment import (  # noqa: E402
     COLUMN_NAMES,
-    mean_std,
 )
 from mmseg_l2g.experiments.premise import read_gt_mask  # noqa: E402
 from mmseg_l2g.experiments.provenance import provenance  # noqa: E402
+from mmseg_l2g.experiments.statistics import mean_std  # noqa: E402
 from mmseg_l2g.io import atomic_write_json  # noqa: E402
 
 BASE_VIEW_SIZE = 90  # the synthetic configs' crop_size (the release's 320 / 448 ratio)
@@ -192,7 +194,10 @@ def run_dir_files(checkpoint: str) -> tuple:
 
 def sweep_seed(seed: int, args: argparse.Namespace, bench) -> dict:
     """One seed: the benchmark's run at S = 90, then L2G at every other S, and the probes."""
-    base_plan = bench.build_plan(args, methods=("cam", "l2g", "l2g_sal"), splits=("val", "train"))
+    methods = tuple(m for m in bench.METHODS if m in args.methods)  # the sweep pairs l2g with cam
+    if not {"cam", "l2g"} <= set(methods):
+        raise ValueError(f"--methods {' '.join(args.methods)}: the sweep needs cam and l2g")
+    base_plan = bench.build_plan(args, methods=methods, splits=("val", "train"))
     base = bench.run_seed(seed, args, base_plan)
     data_root = base["data_root"]
     runs: Dict[int, dict] = {}

@@ -22,6 +22,8 @@ Reported per run (fractions of the pixels of each kind, in %):
   and over object pixels (does the untrained channel tell them apart?);
 - the global network's RoI softmax argmax over the image's classes and
   background: objects called their class, background called background;
+- every object share also split by where the pixel lies: within ``NEAR_RADIUS``
+  (15 px) of its own mark's centre, or beyond (the premise's near / far);
 - with saliency (``l2g_sal``): the mean target of the object's class over
   object pixels, of background over background pixels, and the share of
   background pixels whose target is all zero.
@@ -51,7 +53,10 @@ from mmengine.registry import DefaultScope  # noqa: E402
 from mmseg.registry import DATASETS, MODELS  # noqa: E402
 
 import mmseg_l2g  # noqa: E402,F401
+from mmseg_l2g.datasets.synthetic import read_marks  # noqa: E402
 from mmseg_l2g.engine.checkpointing import load_weights_strict  # noqa: E402
+from mmseg_l2g.experiments.premise import NEAR_RADIUS, near_mark  # noqa: E402
+from mmseg_l2g.experiments.provenance import provenance  # noqa: E402
 from mmseg_l2g.io import atomic_write_json  # noqa: E402
 from mmseg_l2g.models.losses.transfer_target import (  # noqa: E402
     local_attention_target,
@@ -136,24 +141,66 @@ class Tally:
         return out
 
 
-def pixel_kinds(truth: torch.Tensor) -> tuple:
-    """(name, mask) of the object pixels and of the background pixels (255 is neither)."""
-    return ("objects", (truth > 0) & (truth < 255)), ("background", truth == 0)
+def pixel_kinds(truth: torch.Tensor, near: Optional[torch.Tensor] = None) -> tuple:
+    """(name, mask) of the object pixels and of the background pixels (255 is neither).
+
+    With ``near`` (object pixels within ``NEAR_RADIUS`` of their mark's centre), the
+    object pixels near and far from the mark follow as two more kinds.
+    """
+    objects = (truth > 0) & (truth < 255)
+    kinds = (("objects", objects), ("background", truth == 0))
+    if near is None:
+        return kinds
+    return kinds + (("objects near mark", objects & near), ("objects far", objects & ~near))
 
 
-def winner_outcomes(target: torch.Tensor, truth: torch.Tensor, tau: float, tally: Tally, rule: str):
+def near_at_cells(sample, marks: Dict[str, list], size: tuple) -> torch.Tensor:
+    """(views, h, w) bool: the local map cells on object pixels near their mark (r px).
+
+    The marks are recorded in the image's own coordinates; the pipeline's geometry
+    here is an identity resize and a horizontal flip, which the marks follow.
+
+    Raises:
+        ValueError: the pipeline rescaled the image (marks would need rescaling).
+    """
+    gt = sample.gt_sem_seg.data[0]
+    if tuple(gt.shape) != tuple(sample.ori_shape):
+        raise ValueError(
+            f"{sample.img_path}: the view probe's near / far split needs images at the "
+            f"pipeline's size ({tuple(sample.ori_shape)} -> {tuple(gt.shape)})"
+        )
+    img_id = osp.splitext(osp.basename(sample.img_path))[0]
+    width = gt.shape[1]
+    placed = []
+    for mark in marks[img_id]:
+        y0, x0, y1, x1 = mark["box"]
+        if sample.metainfo.get("flip", False):
+            x0, x1 = width - x1, width - x0
+        placed.append(dict(mark, box=[y0, x0, y1, x1]))
+    near = torch.from_numpy(near_mark(gt.numpy(), placed, NEAR_RADIUS)).long()
+    return truth_at_cells(near, sample.local_boxes, size).bool()
+
+
+def winner_outcomes(
+    target: torch.Tensor,
+    truth: torch.Tensor,
+    tau: float,
+    tally: Tally,
+    rule: str,
+    near: Optional[torch.Tensor] = None,
+) -> None:
     """Tallies the target's per-pixel winner against the truth (objects / background)."""
     background = target.shape[1] - 1
     peak, winner = target.max(dim=1)
     empty = peak <= tau
-    for kind, where in pixel_kinds(truth):
+    for kind, where in pixel_kinds(truth, near):
         key = f"{kind}/{rule}"
         tally.add(key, "pixels", where.sum())
         tally.add(key, "nothing", (where & empty).sum())
         own = winner == (truth - 1).clamp(min=0)
         is_bg = winner == background
         tally.add(key, "background", (where & ~empty & is_bg).sum())
-        if kind == "objects":
+        if kind.startswith("objects"):
             tally.add(key, "own class", (where & ~empty & own & ~is_bg).sum())
             tally.add(key, "other class", (where & ~empty & ~own & ~is_bg).sum())
         else:
@@ -164,6 +211,7 @@ def winner_outcomes(target: torch.Tensor, truth: torch.Tensor, tau: float, tally
 def probe_run(method_dir: str, args: argparse.Namespace) -> dict:
     """All the tallies of one trained run."""
     dataset, model, tau, checkpoint = load_run(method_dir)
+    marks = read_marks(dataset.data_root, "train")
     tally = Tally()
     count = min(args.images, len(dataset))
     indices = [i for _ in range(args.passes) for i in range(count)]
@@ -180,9 +228,10 @@ def probe_run(method_dir: str, args: argparse.Namespace) -> dict:
         truth = torch.cat(
             [truth_at_cells(s.gt_sem_seg.data[0], s.local_boxes, size) for s in samples]
         )
+        near = torch.cat([near_at_cells(s, marks, size) for s in samples])
         for rule in RULES:
             target = local_attention_target(local_logits, labels, num_views, background=rule)
-            winner_outcomes(target, truth, tau, tally, str(rule))
+            winner_outcomes(target, truth, tau, tally, str(rule), near)
         # The untrained background channel, max-normalised as the target does.
         scores = normalised_local_scores(local_logits)
         for kind, where in pixel_kinds(truth):
@@ -196,7 +245,7 @@ def probe_run(method_dir: str, args: argparse.Namespace) -> dict:
         kept = kept.repeat_interleave(num_views, dim=0)[:, :, None, None]
         called = prediction.masked_fill(~kept, -1.0).argmax(dim=1)
         winner_outcomes(torch.nn.functional.one_hot(called, prediction.shape[1]).permute(
-            0, 3, 1, 2).float(), truth, 0.5, tally, "global softmax")  # fmt: skip
+            0, 3, 1, 2).float(), truth, 0.5, tally, "global softmax", near)  # fmt: skip
         if hasattr(samples[0], "local_saliency"):
             saliency = torch.cat([s.local_saliency for s in samples])
             saliency = resize_saliency(saliency.float(), size)[:, 0]
@@ -228,6 +277,8 @@ def print_run(result: dict) -> None:
 
 SUMMARY = (
     ("objects/network", "own class", "obj: own"),
+    ("objects near mark/network", "own class", "near: own"),
+    ("objects far/network", "own class", "far: own"),
     ("background/network", "background", "bg: bg"),
     ("background/network", "a class", "bg: class"),
     ("background/network", "nothing", "bg: none"),
@@ -236,6 +287,8 @@ SUMMARY = (
     ("objects/0.25", "own class", "obj: own (0.25)"),
     ("background/0.25", "background", "bg: bg (0.25)"),
     ("objects/global softmax", "own class", "global obj: own"),
+    ("objects near mark/global softmax", "own class", "global near: own"),
+    ("objects far/global softmax", "own class", "global far: own"),
     ("background/global softmax", "background", "global bg: bg"),
     ("background/shape target", "all zero", "shape bg: all 0"),
 )
@@ -295,7 +348,8 @@ def probe(args: argparse.Namespace) -> List[dict]:
     table = summary_table(results)
     print("\nTargets and predictions on the local maps' pixels, % of each kind\n" + table)
     os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
-    atomic_write_json(args.out, dict(args=vars(args), runs=results, table=table))
+    doc = dict(provenance(vars(args), __file__), runs=results, table=table)
+    atomic_write_json(args.out, doc)
     return results
 
 

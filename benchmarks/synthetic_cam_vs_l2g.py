@@ -40,13 +40,13 @@ from mmseg_l2g.experiments.experiment import (  # noqa: E402
     PRETRAIN_CLASSES,
     ExperimentPlan,
     design_tag,
-    mean_std,
     results_table,
     run_experiment,
 )
 from mmseg_l2g.experiments.premise import premise_table  # noqa: E402
 from mmseg_l2g.experiments.provenance import provenance  # noqa: E402
 from mmseg_l2g.experiments.stages import StageRunner  # noqa: E402
+from mmseg_l2g.experiments.statistics import mean_std  # noqa: E402
 from mmseg_l2g.io import atomic_write_json  # noqa: E402
 
 

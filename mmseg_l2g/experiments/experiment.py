@@ -27,6 +27,7 @@ from typing import Dict, Optional, Sequence, Tuple
 
 from ..evaluation import threshold_range
 from .stages import StageRunner
+from .statistics import mean_std
 
 CONFIGS = dict(
     cam="configs/l2g/cam_plaincnn_1xb8-600it_synthetic-128.py",
@@ -289,18 +290,6 @@ def choose_threshold(by_split: Dict[str, dict]) -> None:
         chooser = source or split
         thr = by_split[chooser]["best_thr"]
         score.update(thr=thr, thr_split=chooser, miou=score["curve"].get(f"{thr:.2f}", math.nan))
-
-
-def mean_std(values: Sequence[float]) -> Tuple[float, float]:
-    """Mean and sample standard deviation (0 for one value; NaN for none)."""
-    finite = [v for v in values if not math.isnan(v)]
-    if not finite:
-        return math.nan, math.nan
-    mean = sum(finite) / len(finite)
-    if len(finite) == 1:
-        return mean, 0.0
-    var = sum((v - mean) ** 2 for v in finite) / (len(finite) - 1)
-    return mean, math.sqrt(var)
 
 
 def results_table(rows: Sequence[dict], split: str = "val") -> str:

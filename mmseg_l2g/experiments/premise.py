@@ -19,6 +19,7 @@ from ..datasets.synthetic import read_marks
 from ..datasets.transforms.loading import read_saliency
 from ..io import IGNORE_INDEX, load_cams_npz
 from ..models.postprocess.pseudo_mask import cam_peaks, saliency_fused_mask, threshold_mask
+from .statistics import mean_std
 
 NEAR_RADIUS = 15.0  # px: about 2.4 mark sides on the 128 px images (mark side 6 px)
 
@@ -164,8 +165,6 @@ def premise_table(rows: List[dict], columns: Sequence[str], names: Dict[str, str
         values = [r["premise"][column] for r in rows if column in r.get("premise", {})]
         if not values:
             continue
-        from .experiment import mean_std
-
         cells = []
         for key in ("near_recall", "far_recall", "bg_precision"):
             mean, std = mean_std([v[key] for v in values])

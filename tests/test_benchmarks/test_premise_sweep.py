@@ -39,3 +39,12 @@ def test_markless_share_falls_to_zero_at_the_image_size(tmp_path):
     assert whole["markless_pct"] == 0.0 and whole["pairs"] > 0
     small = sweep.markless_share(root, "val", 24)
     assert small["markless_pct"] > 0.0 and small["image_size"] == 64
+
+
+def test_the_sweep_refuses_methods_without_the_plain_cam_or_l2g():
+    import pytest
+    import synthetic_cam_vs_l2g as bench
+
+    args = sweep.parse_args(["--methods", "l2g", "l2g_sal", "--view-sizes", "90"])
+    with pytest.raises(ValueError, match="--methods l2g l2g_sal: the sweep needs cam and l2g"):
+        sweep.sweep_seed(0, args, bench)

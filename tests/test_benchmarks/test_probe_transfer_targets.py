@@ -39,3 +39,55 @@ def test_ignored_pixels_are_not_counted():
     probe.winner_outcomes(target, torch.tensor([[[255, 1]]]), 0.001, tally, "network")
     assert tally.shares()["objects/network"]["pixels"] == 1
     assert tally.shares()["objects/network"]["own class"] == 100.0
+
+
+def test_near_and_far_object_pixels_are_tallied_apart():
+    target = torch.zeros(1, 3, 1, 4)
+    target[0, 0, 0, 0] = 0.9  # near the mark: own class
+    target[0, 2, 0, 1] = 0.8  # far: background
+    target[0, 0, 0, 2] = 0.6  # far: own class
+    truth = torch.tensor([[[1, 1, 1, 0]]])
+    near = torch.tensor([[[True, False, False, False]]])
+    tally = probe.Tally()
+    probe.winner_outcomes(target, truth, 0.001, tally, "network", near)
+    shares = tally.shares()
+    assert shares["objects near mark/network"]["pixels"] == 1
+    assert shares["objects near mark/network"]["own class"] == 100.0
+    assert shares["objects far/network"]["pixels"] == 2
+    assert shares["objects far/network"]["own class"] == 50.0
+    assert shares["objects far/network"]["background"] == 50.0
+    assert shares["objects/network"]["pixels"] == 3  # the split adds to the whole
+
+
+class _Sample:
+    """The fields of a packed data sample that ``near_at_cells`` reads."""
+
+    def __init__(self, gt: torch.Tensor, flip: bool) -> None:
+        from types import SimpleNamespace
+
+        self.gt_sem_seg = SimpleNamespace(data=gt[None])
+        self.ori_shape = tuple(gt.shape)
+        self.img_path = "/data/JPEGImages/img7.jpg"
+        self.metainfo = {"flip": flip}
+        self.local_boxes = torch.tensor([[0.0, 0.0, 40.0, 1.0]])
+
+
+@pytest.mark.parametrize("flip", [False, True])
+def test_near_cells_follow_the_mark_through_a_flip(flip):
+    # A 1 x 40 object of class 1 whose mark sits at x = 2..3 (before the flip).
+    gt = torch.ones(1, 40, dtype=torch.long)
+    marks = {"img7": [{"class": 0, "box": [0, 2, 1, 4]}]}  # centre x = 2.5
+    if flip:
+        gt = gt.flip(1)  # the pipeline flipped the image: the mark is now at x = 36..37
+    near = probe.near_at_cells(_Sample(gt, flip), marks, (1, 40))[0, 0]
+    centre = 36.5 if flip else 2.5
+    expected = [abs(x - centre) <= probe.NEAR_RADIUS for x in range(40)]
+    assert near.tolist() == expected
+    assert sum(expected) == 18  # a hand count: 15 px to one side, the image edge on the other
+
+
+def test_near_cells_refuse_a_rescaled_image():
+    sample = _Sample(torch.ones(1, 40, dtype=torch.long), False)
+    sample.ori_shape = (2, 80)
+    with pytest.raises(ValueError, match="img7.jpg: the view probe's near / far split"):
+        probe.near_at_cells(sample, {"img7": []}, (1, 40))

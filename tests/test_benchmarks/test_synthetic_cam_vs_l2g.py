@@ -8,7 +8,7 @@ from pathlib import Path
 from mmengine.config import Config
 
 from benchmarks import synthetic_cam_vs_l2g as bench
-from mmseg_l2g.experiments.experiment import mean_std
+from mmseg_l2g.experiments.statistics import mean_std
 
 
 def test_tiny_run_scores_every_column_through_the_tools(tmp_path) -> None:
