@@ -36,22 +36,7 @@ if __package__ in (None, ""):
 
 import torch
 
-from benchmarks.common import (
-    TRAIN_CONFIG,
-    Ratio,
-    Timing,
-    add_common_args,
-    build_model,
-    build_optim_wrapper,
-    check_common_args,
-    default_out,
-    finish,
-    init_registries,
-    quiet_logs,
-    result_document,
-    synthetic_data_root,
-    time_interleaved,
-)
+from benchmarks import common
 
 NAME = "dataloader"
 RATIO_KEYS = ("loader_over_training",)
@@ -60,7 +45,7 @@ RATIO_KEYS = ("loader_over_training",)
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     """Command-line options."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    add_common_args(parser)
+    common.add_common_args(parser)
     parser.add_argument("--workers", type=int, default=2, help="dataloader workers")
     parser.add_argument("--batches", type=int, default=16, help="timed loader batches")
     parser.add_argument("--num-images", type=int, default=64, help="synthetic images made")
@@ -78,7 +63,7 @@ def train_pipeline(global_size: int, crop_size: int, num_views: int) -> List[dic
     """The synthetic L2G config's training pipeline at the given sizes."""
     from mmengine.config import Config
 
-    pipeline = Config.fromfile(TRAIN_CONFIG).train_dataloader.dataset.pipeline
+    pipeline = Config.fromfile(common.TRAIN_CONFIG).train_dataloader.dataset.pipeline
     out = []
     for step in pipeline:
         step = step.to_dict()
@@ -111,12 +96,12 @@ def build_loader(args: argparse.Namespace, data_root: str) -> torch.utils.data.D
     return Runner.build_dataloader(cfg, seed=args.seed)
 
 
-def time_loader(loader: torch.utils.data.DataLoader, warmup: int, batches: int) -> Timing:
+def time_loader(loader: torch.utils.data.DataLoader, warmup: int, batches: int) -> common.Timing:
     """Seconds per batch over ``batches`` batches, after ``warmup`` untimed ones."""
     iterator = iter(loader)
     for _ in range(warmup):
         next(iterator)
-    timing = Timing()
+    timing = common.Timing()
     for _ in range(batches):
         start = time.perf_counter()
         next(iterator)
@@ -134,13 +119,13 @@ def time_pipeline(dataset: Any, count: int) -> float:
     return (time.perf_counter() - start) / count
 
 
-def run(args: argparse.Namespace) -> Tuple[Dict[str, Any], List[Ratio]]:
+def run(args: argparse.Namespace) -> Tuple[Dict[str, Any], List[common.Ratio]]:
     """Runs the benchmark; returns the JSON document and its ratios."""
-    device = check_common_args(args)
-    init_registries()
+    device = common.check_common_args(args)
+    common.init_registries()
     image_size = args.image_size or args.global_size
-    with synthetic_data_root(args.data_root, args.num_images, image_size, args.seed) as root:
-        with quiet_logs():
+    with common.synthetic_data_root(args.data_root, args.num_images, image_size, args.seed) as root:
+        with common.quiet_logs():
             loader = build_loader(args, root)
         dataset = loader.dataset
         loader_timing = time_loader(loader, args.warmup, args.batches)
@@ -149,9 +134,9 @@ def run(args: argparse.Namespace) -> Tuple[Dict[str, Any], List[Ratio]]:
         from mmengine.dataset import pseudo_collate
 
         data = pseudo_collate([dataset[i % len(dataset)] for i in range(args.batch_size)])
-        model = build_model(args.backbone, True, device)
-        wrapper = build_optim_wrapper(model, args.amp)
-        train = time_interleaved(
+        model = common.build_model(args.backbone, True, device)
+        wrapper = common.build_optim_wrapper(model, args.amp)
+        train = common.time_interleaved(
             dict(l2g_step=lambda: model.train_step(data, wrapper)),
             device,
             args.warmup,
@@ -160,7 +145,7 @@ def run(args: argparse.Namespace) -> Tuple[Dict[str, Any], List[Ratio]]:
     loader_sps = args.batch_size * len(loader_timing.samples) / sum(loader_timing.samples)
     train_sps = args.batch_size / train.median
     ratios = [
-        Ratio(
+        common.Ratio(
             "loader_over_training",
             f"dataloader samples/s ({args.workers} worker{'s' * (args.workers != 1)}) "
             "/ training samples/s",
@@ -177,8 +162,8 @@ def run(args: argparse.Namespace) -> Tuple[Dict[str, Any], List[Ratio]]:
         num_images=len(dataset),
         image_size=image_size,
     )
-    settings = {k: v for k, v in vars(args).items() if k != "out"}
-    return result_document(NAME, settings, ratios, measurements, device), ratios
+    doc = common.result_document(NAME, common.settings_of(args), ratios, measurements, device)
+    return doc, ratios
 
 
 def print_measurements(doc: Dict[str, Any]) -> None:
@@ -193,11 +178,7 @@ def print_measurements(doc: Dict[str, Any]) -> None:
 
 def main(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:
     """Entry point; returns the JSON document."""
-    args = parse_args(argv)
-    doc, ratios = run(args)
-    print_measurements(doc)
-    finish(doc, ratios, default_out(NAME, args))
-    return doc
+    return common.bench_main(NAME, parse_args, run, print_measurements, argv)
 
 
 if __name__ == "__main__":

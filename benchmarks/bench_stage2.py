@@ -179,11 +179,11 @@ def run(args: argparse.Namespace) -> Tuple[Dict[str, Any], List[Ratio]]:
         if len({img.shape for img in imgs}) > 1:
             raise SystemExit("bench_stage2 needs images of one size (the forward baseline batches)")
         model = build_model(args.backbone, True, device).eval()
+        model.test_cfg = cam_cfg  # stage 2's readout is the model's test_cfg
         out_dir = tempfile.mkdtemp(prefix="l2g_bench_stage2_", dir=root)
 
         def generation(batch_size: int) -> Callable[[], Any]:
             settings = PseudoMaskSettings(
-                readout=cam_cfg,
                 sweep=(0.25,),
                 num_vis=0,
                 batch_size=batch_size,

@@ -37,24 +37,7 @@ if __package__ in (None, ""):
 
 import torch
 
-from benchmarks.common import (
-    Ratio,
-    add_common_args,
-    batch_nbytes,
-    build_model,
-    build_optim_wrapper,
-    check_common_args,
-    cprofile_top,
-    default_out,
-    finish,
-    init_registries,
-    measure_step_peak_memory,
-    profile_top_ops,
-    result_document,
-    synthetic_batch,
-    time_interleaved,
-    timing_ratio,
-)
+from benchmarks import common
 
 NAME = "train_step"
 RATIO_KEYS = (
@@ -70,7 +53,7 @@ MIB = 1024.0**2
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     """Command-line options."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    add_common_args(parser)
+    common.add_common_args(parser)
     parser.set_defaults(repeats=15)
     parser.add_argument("--no-memory", action="store_true", help="skip the memory measurement")
     parser.add_argument(
@@ -90,9 +73,9 @@ def _step_factory(
     """A builder of (model, optimiser, batch) returning the train-step callable."""
 
     def make() -> Callable[[], Any]:
-        model = build_model(args.backbone, with_local, device)
-        wrapper = build_optim_wrapper(model, args.amp)
-        data = synthetic_batch(
+        model = common.build_model(args.backbone, with_local, device)
+        wrapper = common.build_optim_wrapper(model, args.amp)
+        data = common.synthetic_batch(
             args.batch_size,
             args.global_size,
             args.crop_size,
@@ -111,7 +94,7 @@ def measure_memory(args: argparse.Namespace, device: torch.device) -> Dict[str, 
     configs = dict(l2g_sliced=(True, False), l2g_materialised=(True, True), cam=(False, False))
     out: Dict[str, Any] = {}
     for name, (with_local, materialize) in configs.items():
-        peak, method = measure_step_peak_memory(
+        peak, method = common.measure_step_peak_memory(
             _step_factory(args, device, with_local, materialize), device
         )
         out[name] = peak
@@ -133,10 +116,10 @@ def build_timed(
     args: argparse.Namespace, device: torch.device
 ) -> Tuple[Dict[str, Callable[[], Any]], Dict[str, Callable[[], Any]], Dict[str, Any]]:
     """The timed callables, their untimed setups and facts about the batches."""
-    l2g = build_model(args.backbone, True, device)
-    l2g_wrapper = build_optim_wrapper(l2g, args.amp)
-    cam = build_model(args.backbone, False, device)
-    cam_wrapper = build_optim_wrapper(cam, args.amp)
+    l2g = common.build_model(args.backbone, True, device)
+    l2g_wrapper = common.build_optim_wrapper(l2g, args.amp)
+    cam = common.build_model(args.backbone, False, device)
+    cam_wrapper = common.build_optim_wrapper(cam, args.amp)
     make = dict(
         batch_size=args.batch_size,
         global_size=args.global_size,
@@ -144,9 +127,9 @@ def build_timed(
         num_views=args.num_views,
         seed=args.seed,
     )
-    data = synthetic_batch(**make)
-    data_mat = synthetic_batch(**make, materialize=True)
-    data_cam = synthetic_batch(**make, with_local=False)
+    data = common.synthetic_batch(**make)
+    data_mat = common.synthetic_batch(**make, materialize=True)
+    data_cam = common.synthetic_batch(**make, with_local=False)
     with torch.no_grad():
         pre = l2g.data_preprocessor(data, True)
     inputs, local_inputs = pre["inputs"], pre["local_inputs"]
@@ -178,8 +161,8 @@ def build_timed(
         global_shape = list(l2g.extract_cam_logits(inputs).shape[1:])
         local_shape = list(l2g.extract_local_logits(local_inputs).shape[1:])
     facts = dict(
-        batch_bytes_sliced=batch_nbytes(data),
-        batch_bytes_materialised=batch_nbytes(data_mat),
+        batch_bytes_sliced=common.batch_nbytes(data),
+        batch_bytes_materialised=common.batch_nbytes(data_mat),
         local_inputs_shape=list(local_inputs.shape),
         global_logits_shape=global_shape,
         local_logits_shape=local_shape,
@@ -201,14 +184,14 @@ def _clear_net(model: torch.nn.Module, which: str) -> Callable[[], None]:
     return clear
 
 
-def run(args: argparse.Namespace) -> Tuple[Dict[str, Any], List[Ratio]]:
+def run(args: argparse.Namespace) -> Tuple[Dict[str, Any], List[common.Ratio]]:
     """Runs the benchmark; returns the JSON document and its ratios."""
-    device = check_common_args(args)
-    init_registries()
+    device = common.check_common_args(args)
+    common.init_registries()
     # Memory first: on CPU it forks, best before this process has run parallel kernels.
     memory = None if args.no_memory else measure_memory(args, device)
     fns, setups, facts = build_timed(args, device)
-    timings = time_interleaved(fns, device, args.warmup, args.repeats, setups)
+    timings = common.time_interleaved(fns, device, args.warmup, args.repeats, setups)
     t = {name: timing.median for name, timing in timings.items()}
     parts = t["global_fwd_bwd"] + t["local_fwd_bwd"] + t["optim_step"]
     theory = theoretical_l2g_over_cam(args.num_views, args.crop_size, args.global_size)
@@ -217,22 +200,22 @@ def run(args: argparse.Namespace) -> Tuple[Dict[str, Any], List[Ratio]]:
         return x["l2g_step"] / (x["global_fwd_bwd"] + x["local_fwd_bwd"] + x["optim_step"])
 
     ratios = [
-        Ratio(
+        common.Ratio(
             "step_over_parts",
             "L2G train_step / (global fwd+bwd + local fwd+bwd + optimiser step)",
-            **timing_ratio(timings, step_over_parts),
+            **common.timing_ratio(timings, step_over_parts),
             goal=("<=", 1.10),
         ),
-        Ratio(
+        common.Ratio(
             "l2g_over_cam",
             "L2G train_step / plain-CAM train_step",
-            **timing_ratio(timings, lambda x: x["l2g_step"] / x["cam_step"]),
+            **common.timing_ratio(timings, lambda x: x["l2g_step"] / x["cam_step"]),
             note=f"theory 1 + N(S/G)^2 = {theory:.2f}",
         ),
-        Ratio(
+        common.Ratio(
             "materialised_over_sliced_time",
             "L2G step, crops in pipeline / sliced on device (time)",
-            **timing_ratio(timings, lambda x: x["l2g_step_materialised"] / x["l2g_step"]),
+            **common.timing_ratio(timings, lambda x: x["l2g_step_materialised"] / x["l2g_step"]),
         ),
     ]
     measurements: Dict[str, Any] = dict(
@@ -248,12 +231,12 @@ def run(args: argparse.Namespace) -> Tuple[Dict[str, Any], List[Ratio]]:
     )
     if memory is not None:
         ratios += [
-            Ratio(
+            common.Ratio(
                 "memory_l2g_over_cam",
                 "peak step memory, L2G / plain CAM",
                 memory["l2g_sliced"] / max(memory["cam"], 1),
             ),
-            Ratio(
+            common.Ratio(
                 "memory_materialised_over_sliced",
                 "peak step memory, crops in pipeline / sliced on device",
                 memory["l2g_materialised"] / max(memory["l2g_sliced"], 1),
@@ -264,13 +247,12 @@ def run(args: argparse.Namespace) -> Tuple[Dict[str, Any], List[Ratio]]:
         }
         measurements["memory_method"] = memory["method"]
     if args.profile:
-        prof = profile_top_ops(fns["l2g_step"], device)
+        prof = common.profile_top_ops(fns["l2g_step"], device)
         print(prof.pop("table"))
-        prof["python"] = cprofile_top(fns["l2g_step"])
+        prof["python"] = common.cprofile_top(fns["l2g_step"])
         print(prof["python"])
         measurements["profile_l2g_step"] = prof
-    settings = {k: v for k, v in vars(args).items() if k != "out"}
-    doc = result_document(NAME, settings, ratios, measurements, device)
+    doc = common.result_document(NAME, common.settings_of(args), ratios, measurements, device)
     return doc, ratios
 
 
@@ -290,11 +272,7 @@ def print_measurements(doc: Dict[str, Any]) -> None:
 
 def main(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:
     """Entry point; returns the JSON document."""
-    args = parse_args(argv)
-    doc, ratios = run(args)
-    print_measurements(doc)
-    finish(doc, ratios, default_out(NAME, args))
-    return doc
+    return common.bench_main(NAME, parse_args, run, print_measurements, argv)
 
 
 if __name__ == "__main__":

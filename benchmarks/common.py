@@ -53,6 +53,7 @@ import torch
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 RESULTS_DIR = osp.join(REPO_ROOT, "benchmarks", "results")
 MODEL_BASE_CONFIG = osp.join(REPO_ROOT, "configs", "_base_", "models", "l2g_plaincnn.py")
+R50_BASE_CONFIG = osp.join(REPO_ROOT, "configs", "_base_", "models", "l2g_r50.py")
 TRAIN_CONFIG = osp.join(REPO_ROOT, "configs", "l2g", "l2g_plaincnn_1xb8-600it_synthetic-128.py")
 BACKBONES = ("synthetic", "plaincnn", "resnet50")
 NUM_CLASSES = 4  # the synthetic data's foreground classes
@@ -69,19 +70,34 @@ def init_registries() -> None:
     register_all_modules(init_default_scope=True)
 
 
-def add_common_args(parser: argparse.ArgumentParser, batch_size: int = 8) -> None:
-    """Options every benchmark shares (model, sizes, device, repeats, output)."""
+# The options ``run_all.py`` takes too and passes on to every benchmark.
+SHARED_ARGS = ("backbone", "global_size", "crop_size", "num_views", "device", "threads", "seed")
+
+
+def add_shared_args(parser: argparse.ArgumentParser) -> None:
+    """The options of :data:`SHARED_ARGS` (model, sizes, device, threads, seed)."""
     parser.add_argument("--backbone", choices=BACKBONES, default="synthetic")
     parser.add_argument("--global-size", type=int, default=128, help="global view side")
     parser.add_argument("--crop-size", type=int, default=90, help="local view side")
     parser.add_argument("--num-views", type=int, default=6, help="local views N per image")
-    parser.add_argument("--batch-size", type=int, default=batch_size)
     parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:K")
+    parser.add_argument("--threads", type=int, default=None, help="torch.set_num_threads")
+    parser.add_argument("--seed", type=int, default=0)
+
+
+def shared_argv(args: argparse.Namespace) -> List[str]:
+    """``--name=value`` of every :data:`SHARED_ARGS` option that is set."""
+    values = {name: getattr(args, name) for name in SHARED_ARGS}
+    return [f"--{k.replace('_', '-')}={v}" for k, v in values.items() if v is not None]
+
+
+def add_common_args(parser: argparse.ArgumentParser, batch_size: int = 8) -> None:
+    """Options every benchmark shares (the shared ones, batch, AMP, repeats, output)."""
+    add_shared_args(parser)
+    parser.add_argument("--batch-size", type=int, default=batch_size)
     parser.add_argument("--amp", action="store_true", help="float16 autocast (CUDA only)")
     parser.add_argument("--warmup", type=int, default=2, help="untimed runs of each callable")
     parser.add_argument("--repeats", type=int, default=5, help="timed runs of each callable")
-    parser.add_argument("--threads", type=int, default=None, help="torch.set_num_threads")
-    parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default=None, help="JSON output path")
 
 
@@ -308,23 +324,17 @@ def measure_step_peak_memory(
 def backbone_and_channels(name: str) -> Tuple[dict, int]:
     """Backbone config and its output channels: ``synthetic`` (the synthetic configs'),
     ``plaincnn`` (PlainCNN at its default 32-128 widths) or ``resnet50``
-    (mmpretrain, output stride 8)."""
-    if name == "synthetic":
-        from mmengine.config import Config
+    (``configs/_base_/models/l2g_r50.py``'s: mmpretrain, output stride 8,
+    without its ImageNet ``init_cfg``: nothing is downloaded)."""
+    from mmengine.config import Config
 
-        cfg = Config.fromfile(MODEL_BASE_CONFIG)
-        return cfg.model.backbone.to_dict(), cfg.model.head.in_channels
+    if name in ("synthetic", "resnet50"):
+        path = MODEL_BASE_CONFIG if name == "synthetic" else R50_BASE_CONFIG
+        model = Config.fromfile(path).model.to_dict()
+        model["backbone"].pop("init_cfg", None)
+        return model["backbone"], model["head"]["in_channels"]
     if name == "plaincnn":
         return dict(type="PlainCNN"), 128
-    if name == "resnet50":
-        backbone = dict(
-            type="mmpretrain.ResNet",
-            depth=50,
-            strides=(1, 2, 1, 1),
-            dilations=(1, 1, 2, 4),
-            out_indices=(3,),
-        )
-        return backbone, 2048
     raise ValueError(f"unknown backbone {name!r}; choose from {BACKBONES}")
 
 
@@ -599,6 +609,26 @@ def default_out(name: str, args: argparse.Namespace) -> str:
         return args.out
     device = torch.device(args.device).type + ("-amp" if args.amp else "")
     return osp.join(RESULTS_DIR, f"{name}_{device}_{args.backbone}.json")
+
+
+def settings_of(args: argparse.Namespace) -> Dict[str, Any]:
+    """A benchmark's options as its JSON document records them (all but ``--out``)."""
+    return {k: v for k, v in vars(args).items() if k != "out"}
+
+
+def bench_main(
+    name: str,
+    parse_args: Callable[[Optional[Sequence[str]]], argparse.Namespace],
+    run: Callable[[argparse.Namespace], Tuple[Dict[str, Any], Sequence[Ratio]]],
+    print_measurements: Callable[[Dict[str, Any]], None],
+    argv: Optional[Sequence[str]] = None,
+) -> Dict[str, Any]:
+    """A benchmark's ``main``: parse, run, print, write the JSON; returns the document."""
+    args = parse_args(argv)
+    doc, ratios = run(args)
+    print_measurements(doc)
+    finish(doc, ratios, default_out(name, args))
+    return doc
 
 
 def finish(doc: Dict[str, Any], ratios: Sequence[Ratio], out: Optional[str]) -> None:

@@ -48,6 +48,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import copy
+import dataclasses
 import gc
 import logging
 import os
@@ -181,7 +182,7 @@ def make_voc_layout(root: str, num_train: int, size: int, seed: int) -> Dict[str
 
 def load_check_config(args: argparse.Namespace, data_root: str) -> Any:
     """The ResNet-38 L2G config pointed at ``data_root``, random init, timing-ready loaders."""
-    from mmseg_l2g.stage2 import load_config
+    from mmseg_l2g.apis import load_config
 
     cfg = load_config(CONFIG_SAL if args.saliency else CONFIG)
     cfg.model.backbone.pop("init_cfg", None)  # no ImageNet weights here: random init
@@ -200,17 +201,10 @@ def load_check_config(args: argparse.Namespace, data_root: str) -> Any:
 
 def shrink_for_cpu(cfg: Any) -> None:
     """The CPU test's size: 64 px global / 48 px local views, ResNet-38 at 1/16 width."""
+    from mmseg_l2g.datasets.view_sizes import set_view_sizes
+
     for key in ("train_dataloader", "val_dataloader", "test_dataloader"):
-        for step in cfg[key].dataset.pipeline:
-            if step["type"] == "ResizeWithSaliency":  # short side / squash to the view
-                keep_ratio = step.get("keep_ratio", False)
-                step["scale"] = (8 * TINY_GLOBAL if keep_ratio else TINY_GLOBAL, TINY_GLOBAL)
-            if step["type"] == "RandomCrop":
-                step["crop_size"] = (TINY_GLOBAL, TINY_GLOBAL)
-            if step["type"] == "PadWithSaliency":
-                step["size"] = (TINY_GLOBAL, TINY_GLOBAL)
-            if step["type"] == "LocalCropTransform":
-                step["crop_size"] = TINY_CROP
+        set_view_sizes(cfg[key].dataset.pipeline, TINY_GLOBAL, TINY_CROP)
     cfg.model.backbone.base_channels = TINY_BASE_CHANNELS  # conv4 32, conv5 64, conv6 256
     cfg.model.head.in_channels = 256
     if cfg.model.head.get("pcm"):
@@ -423,8 +417,10 @@ def time_stage2(
     from mmseg_l2g.stage2 import generate_pseudo_masks
 
     device = mode.device
+    # Stage 2's readout is the model's test_cfg.
+    readout = dict(scales=tuple(args.scales), flip=True, fp16=mode.cuda_amp)
+    model.test_cfg = dataclasses.replace(model.test_cfg, **readout)
     settings = dict(
-        readout=dict(scales=tuple(args.scales), flip=True, fp16=mode.cuda_amp),
         saliency="dataset" if args.saliency else None,
         batch_size=args.stage2_batch_size,
         num_workers=args.num_workers,
@@ -456,9 +452,9 @@ def time_stage2(
         images=result.num_processed,
         seconds=round(seconds, 4),
         images_per_s=result.num_processed / seconds,
-        scales=list(settings["readout"]["scales"]),
-        flip=settings["readout"]["flip"],
-        fp16=settings["readout"]["fp16"],
+        scales=list(readout["scales"]),
+        flip=readout["flip"],
+        fp16=readout["fp16"],
         batch_size=settings["batch_size"],
         saliency=settings["saliency"],
         scored_images=result.sweep.num_images if result.sweep is not None else 0,
@@ -590,7 +586,7 @@ def run_check(args: argparse.Namespace) -> Dict[str, Any]:
     from mmengine.logging import MMLogger
     from mmengine.utils.dl_utils import set_multi_processing
 
-    from mmseg_l2g.stage2 import build_stage2_dataset, dataset_config
+    from mmseg_l2g.datasets.builders import build_stage2_dataset, dataset_config
 
     device = torch.device(args.device)
     MMLogger.get_instance(NAME, log_level="WARNING")  # keeps MMEngine's INFO reports quiet

@@ -26,17 +26,7 @@ if __package__ in (None, ""):
 
 import torch
 
-from benchmarks import bench_dataloader, bench_stage2, bench_train_step
-from benchmarks.common import (
-    BACKBONES,
-    RESULTS_DIR,
-    machine_info,
-    markdown_table,
-    ratio_rows,
-    text_table,
-    write_json_atomic,
-    write_text_atomic,
-)
+from benchmarks import bench_dataloader, bench_stage2, bench_train_step, common
 
 BENCHMARKS = dict(train_step=bench_train_step, dataloader=bench_dataloader, stage2=bench_stage2)
 AMP_BENCHMARKS = ("train_step", "stage2")
@@ -46,14 +36,8 @@ QUANTITY_HEADERS = ["benchmark", "quantity", "value"]
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     """Command-line options."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--backbone", choices=BACKBONES, default="synthetic")
-    parser.add_argument("--global-size", type=int, default=128)
-    parser.add_argument("--crop-size", type=int, default=90)
-    parser.add_argument("--num-views", type=int, default=6)
-    parser.add_argument("--device", default="cpu")
+    common.add_shared_args(parser)
     parser.add_argument("--amp", action="store_true", help="also run with AMP (CUDA)")
-    parser.add_argument("--threads", type=int, default=None, help="torch.set_num_threads")
-    parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
         "--only", nargs="+", choices=list(BENCHMARKS), default=list(BENCHMARKS), help="subset"
     )
@@ -64,7 +48,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
             help=f"extra options of bench_{name}.py, one quoted string",
         )
     parser.add_argument("--name", default=None, help="results file stem (default: from options)")
-    parser.add_argument("--results-dir", default=RESULTS_DIR)
+    parser.add_argument("--results-dir", default=common.RESULTS_DIR)
     args = parser.parse_args(argv)
     if args.amp and not args.device.startswith("cuda"):
         parser.error("--amp needs --device cuda")
@@ -79,16 +63,7 @@ def default_name(args: argparse.Namespace) -> str:
 
 def bench_argv(args: argparse.Namespace, name: str, amp: bool) -> List[str]:
     """The options passed on to one benchmark."""
-    argv = [
-        f"--backbone={args.backbone}",
-        f"--global-size={args.global_size}",
-        f"--crop-size={args.crop_size}",
-        f"--num-views={args.num_views}",
-        f"--device={args.device}",
-        f"--seed={args.seed}",
-    ]
-    if args.threads is not None:
-        argv.append(f"--threads={args.threads}")
+    argv = common.shared_argv(args)
     if amp:
         argv.append("--amp")
     return argv + shlex.split(getattr(args, f"{name}_args"))
@@ -152,27 +127,27 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> Dict[str, Any]:
             doc, ratios = module.run(bench_args)
             module.print_measurements(doc)
             results[label] = doc
-            ratio_table += ratio_rows(label, ratios)
+            ratio_table += common.ratio_rows(label, ratios)
             quantity_table += quantity_rows(label, doc)
     device = torch.device(args.device)
     command = "python benchmarks/run_all.py " + " ".join(shlex.quote(a) for a in argv)
     combined = dict(
         name=args.name or default_name(args),
         command=command.strip(),
-        machine=machine_info(device),
+        machine=common.machine_info(device),
         wall_s=time.time() - start,
         ratios={label: doc["ratios"] for label, doc in results.items()},
         results=results,
     )
     print()
-    print(text_table(ratio_table))
+    print(common.text_table(ratio_table))
     print()
-    print(text_table(quantity_table, QUANTITY_HEADERS))
+    print(common.text_table(quantity_table, QUANTITY_HEADERS))
     print(f"\nmachine: {machine_line(combined['machine'])}")
     json_path = osp.join(args.results_dir, combined["name"] + ".json")
-    write_json_atomic(json_path, combined)
+    common.write_json_atomic(json_path, combined)
     md_path = osp.join(args.results_dir, "latest.md")
-    write_text_atomic(md_path, markdown_report(combined, ratio_table, quantity_table))
+    common.write_text_atomic(md_path, markdown_report(combined, ratio_table, quantity_table))
     print(f"wrote {json_path} and {md_path}")
     return combined
 
@@ -189,9 +164,9 @@ def markdown_report(
         "",
         f"Machine: {machine_line(info)}.",
         "",
-        markdown_table(ratio_table),
+        common.markdown_table(ratio_table),
         "",
-        markdown_table(quantity_table, QUANTITY_HEADERS),
+        common.markdown_table(quantity_table, QUANTITY_HEADERS),
         "",
     ]
     return "\n".join(lines)

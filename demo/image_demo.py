@@ -26,8 +26,8 @@ from mmseg.apis import inference_model, init_model
 from mmseg.structures import SegDataSample
 
 from mmseg_l2g.io import save_palette_png
-from mmseg_l2g.stage2.overlay import render_cam_panel, save_cam_panel
 from mmseg_l2g.utils.cli import add_debug_arg, check_folder_arg, run_main
+from mmseg_l2g.visualization.cam_overlay import render_cam_panel, save_cam_panel
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:

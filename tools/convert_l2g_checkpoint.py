@@ -31,7 +31,8 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
 
-from mmseg_l2g.engine.checkpointing import save_checkpoint
+from mmseg_l2g.engine.checkpointing import compare_state_dicts, report_key_check, save_checkpoint
+from mmseg_l2g.utils.cli import run_main
 
 # The release's network dicts -> our prefixes.
 NETWORKS = (("state_dict", "global"), ("local_dict", "local"))
@@ -153,29 +154,6 @@ def convert_checkpoint(checkpoint: dict, source: str = "<checkpoint>") -> Tuple[
     return state_dict, meta
 
 
-def check_against_model(
-    state_dict: Dict[str, torch.Tensor], model: torch.nn.Module
-) -> Tuple[List[str], List[str], List[str]]:
-    """Compares a converted state dict with a model's.
-
-    Args:
-        state_dict: converted weights.
-        model: e.g. an ``L2GClassifier`` built from the config to be used.
-
-    Returns:
-        Missing keys, unexpected keys and shape mismatches.
-    """
-    own = model.state_dict()
-    missing = sorted(set(own) - set(state_dict))
-    unexpected = sorted(set(state_dict) - set(own))
-    mismatched = [
-        f"{key}: model {tuple(own[key].shape)} vs file {tuple(value.shape)}"
-        for key, value in state_dict.items()
-        if key in own and own[key].shape != value.shape
-    ]
-    return missing, unexpected, mismatched
-
-
 def _build_model(config: str) -> torch.nn.Module:
     """Builds the model of an MMEngine config (registering mmseg and the plugin)."""
     from mmengine.config import Config
@@ -208,48 +186,34 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    """Runs the conversion; returns the exit status."""
-    args = parse_args(argv)
+def convert(args: argparse.Namespace) -> None:
+    """Reads, converts, checks and writes the checkpoint; every problem raises."""
     if not os.path.isfile(args.src):
-        print(f"error: {args.src}: file not found", file=sys.stderr)
-        return 1
+        raise FileNotFoundError(f"{args.src}: file not found")
     try:
         checkpoint = torch.load(args.src, map_location="cpu", weights_only=not args.trust_pickle)
     except Exception as exc:  # torch raises several types for unreadable files
-        print(
-            f"error: {args.src}: cannot load ({exc}); if the file is trusted, retry with "
-            "--trust-pickle",
-            file=sys.stderr,
-        )
-        return 1
-    try:
-        state_dict, meta = convert_checkpoint(checkpoint, source=args.src)
-    except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+        raise ValueError(
+            f"{args.src}: cannot load ({exc}); if the file is trusted, retry with --trust-pickle"
+        ) from exc
+    state_dict, meta = convert_checkpoint(checkpoint, source=args.src)
     print(
         f"converted {len(state_dict)} tensors: {meta['num_classes']} classes, "
         f"PCM {'present' if meta['with_pcm'] else 'absent'}"
     )
     if args.check and args.config:
-        missing, unexpected, mismatched = check_against_model(state_dict, _build_model(args.config))
-        for title, keys in (
-            ("missing", missing),
-            ("unexpected", unexpected),
-            ("shape mismatch", mismatched),
-        ):
-            print(f"check: {len(keys)} {title} key(s)" + (": " + ", ".join(keys) if keys else ""))
-        if missing or unexpected or mismatched:
-            print(
-                "error: the weights do not fit the config's model; nothing written", file=sys.stderr
-            )
-            return 1
+        own = _build_model(args.config).state_dict()
+        report_key_check(compare_state_dicts(state_dict, own), "the config's model")
     elif args.check:
         print("check: key names and backbone shapes verified (pass --config to check a model)")
     save_checkpoint(dict(state_dict=state_dict, meta=meta), args.dst)
     print(f"wrote {args.dst}")
-    return 0
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Runs the conversion; returns the exit status (1 with a one-line error)."""
+    args = parse_args(argv)
+    return run_main("convert_l2g_checkpoint.py", lambda: convert(args))
 
 
 if __name__ == "__main__":

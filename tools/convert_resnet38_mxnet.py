@@ -27,7 +27,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import hashlib
 import os
 import re
 import sys
@@ -36,8 +35,14 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 import torch
 
-from mmseg_l2g.engine.checkpointing import save_checkpoint
+from mmseg_l2g.engine.checkpointing import (
+    compare_state_dicts,
+    file_sha256,
+    report_key_check,
+    save_checkpoint,
+)
 from mmseg_l2g.utils import load_mxnet_params
+from mmseg_l2g.utils.cli import run_main
 
 _BN_SUFFIX = {
     "gamma": "weight",
@@ -134,7 +139,7 @@ def convert_mxnet_params(
 def check_state_dict(
     state_dict: Dict[str, torch.Tensor],
 ) -> Tuple[List[str], List[str], List[str]]:
-    """Loads the state dict into a ResNet38 of the matching width.
+    """Compares the state dict with a ResNet38 of the matching width.
 
     The width (``base_channels``) is read from ``conv1a.weight``.
 
@@ -150,27 +155,7 @@ def check_state_dict(
     if "conv1a.weight" not in state_dict:
         return ["conv1a.weight"], sorted(state_dict), []
     model = ResNet38(base_channels=int(state_dict["conv1a.weight"].shape[0]))
-    own = model.state_dict()
-    mismatched = [
-        f"{key}: {tuple(own[key].shape)} vs {tuple(value.shape)}"
-        for key, value in state_dict.items()
-        if key in own and own[key].shape != value.shape
-    ]
-    if not mismatched:
-        result = model.load_state_dict(state_dict, strict=False)
-        return sorted(result.missing_keys), sorted(result.unexpected_keys), []
-    missing = sorted(set(own) - set(state_dict))
-    unexpected = sorted(set(state_dict) - set(own))
-    return missing, unexpected, mismatched
-
-
-def _sha256(path: str) -> str:
-    """SHA-256 of a file, read in chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+    return compare_state_dicts(state_dict, model.state_dict())
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
@@ -186,39 +171,20 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    """Runs the conversion; returns the exit status."""
-    args = parse_args(argv)
-    if not os.path.isfile(args.src):
-        print(f"error: {args.src}: file not found", file=sys.stderr)
-        return 1
-    try:
-        params = load_mxnet_params(args.src)
-        state_dict, skipped = convert_mxnet_params(params, source=args.src)
-    except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+def convert(args: argparse.Namespace) -> None:
+    """Reads, converts, checks and writes the weights; every problem raises."""
+    params = load_mxnet_params(args.src)  # a missing file: FileNotFoundError naming it
+    state_dict, skipped = convert_mxnet_params(params, source=args.src)
     num_params = sum(v.numel() for k, v in state_dict.items() if not k.endswith("_tracked"))
     print(
         f"read {len(params)} arrays from {args.src}; {len(state_dict)} state-dict entries, "
         f"{num_params:,} values; skipped {len(skipped)} ({', '.join(skipped) or 'none'})"
     )
     if args.check:
-        missing, unexpected, mismatched = check_state_dict(state_dict)
-        for title, keys in (
-            ("missing", missing),
-            ("unexpected", unexpected),
-            ("shape mismatch", mismatched),
-        ):
-            print(f"check: {len(keys)} {title} key(s)" + (": " + ", ".join(keys) if keys else ""))
-        if missing or unexpected or mismatched:
-            print(
-                "error: the converted weights do not fit ResNet38; nothing written", file=sys.stderr
-            )
-            return 1
+        report_key_check(check_state_dict(state_dict), "ResNet38")
     meta = dict(
         source=os.path.basename(args.src),
-        source_sha256=_sha256(args.src),
+        source_sha256=file_sha256(args.src),
         converter="tools/convert_resnet38_mxnet.py",
         model="ResNet38",
         base_channels=int(state_dict["conv1a.weight"].shape[0])
@@ -228,7 +194,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     )
     save_checkpoint(dict(state_dict=state_dict, meta=meta), args.dst)
     print(f"wrote {args.dst}")
-    return 0
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Runs the conversion; returns the exit status (1 with a one-line error)."""
+    args = parse_args(argv)
+    return run_main("convert_resnet38_mxnet.py", lambda: convert(args))
 
 
 if __name__ == "__main__":

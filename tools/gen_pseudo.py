@@ -2,8 +2,8 @@
 
 Writes OUT/masks/<img_id>.png, OUT/cams/<img_id>.npz (--save-cams), OUT/vis/ overlays,
 OUT/metrics.json (the threshold sweep, % as mmseg logs), OUT/failed.json (exit status 1),
-OUT/gen_pseudo.log. Resumable (see mmseg_l2g.stage2). The readout defaults to the
-config's model.test_cfg; the flags below override it.
+OUT/gen_pseudo.log. Resumable (see mmseg_l2g.stage2). The readout is the config's
+model.test_cfg; the readout flags below are merged into it before the model is built.
 
     python tools/gen_pseudo.py CONFIG CKPT --out-dir work_dirs/pseudo
     torchrun --nproc_per_node 4 tools/gen_pseudo.py CONFIG CKPT --out-dir DIR --launcher pytorch
@@ -27,21 +27,22 @@ from mmengine.config import Config, DictAction
 from mmengine.logging import MMLogger
 
 import mmseg_l2g  # noqa: F401  (registers the plugin's modules)
+from mmseg_l2g.apis import (
+    build_cam_model,
+    cams_source_identity,
+    checkpoint_identity,
+    load_config,
+    merge_readout,
+)
+from mmseg_l2g.datasets.builders import build_stage2_dataset, dataset_config
 from mmseg_l2g.engine.distributed import destroy_process_group, init_process_group
 from mmseg_l2g.evaluation import parse_thresholds
-from mmseg_l2g.models.classifiers.cam_readout import INTERP_MODES, MAX_SCALE
+from mmseg_l2g.models.classifiers.cam_readout import INTERP_MODES, MAX_SCALE, CAMReadoutConfig
 from mmseg_l2g.stage2 import (
     GenerationResult,
     PseudoMaskSettings,
-    build_cam_model,
-    build_stage2_dataset,
-    cams_source_identity,
     check_out_dir,
-    checkpoint_identity,
-    dataset_config,
     generate_pseudo_masks,
-    load_config,
-    readout_settings,
 )
 from mmseg_l2g.utils.cli import add_debug_arg, check_folder_arg, log_traceback, run_main
 
@@ -128,7 +129,8 @@ def run(args: argparse.Namespace) -> int:
     name = f"gen_pseudo_{uuid.uuid4().hex}"  # fresh loggers (and file) per run
     MMLogger.get_instance(f"{name}_setup")  # console only until the folder is checked
     cfg = load_config(args.config, args.cfg_options)
-    settings = stage2_settings(args, cfg, sweep)
+    readout = merge_readout_flags(args, cfg)
+    settings = stage2_settings(args, sweep)
     dataset = build_stage2_dataset(dataset_config(cfg, args.split))
     count = len(dataset) if args.limit is None else min(args.limit, len(dataset))
     inputs = dict(checkpoint=[args.checkpoint]) if args.from_cams is None else {}
@@ -138,7 +140,7 @@ def run(args: argparse.Namespace) -> int:
     log_file = osp.join(args.out_dir, "gen_pseudo.log")
     logger = MMLogger.get_instance(name, log_file=log_file, file_mode="a")
     try:
-        return generate(args, cfg, settings, dataset, count, device, logger)
+        return generate(args, cfg, readout, settings, dataset, count, device, logger)
     except Exception as exc:
         log_traceback(exc, logger)  # the console gets one line (main)
         raise
@@ -148,15 +150,19 @@ def run(args: argparse.Namespace) -> int:
             logger.removeHandler(handler)
 
 
-def stage2_settings(args: argparse.Namespace, cfg: Config, sweep: dict) -> dict:
-    """The stage-2 settings of the command line (a ``PseudoMaskSettings`` dict)."""
-    readout = readout_settings(
+def merge_readout_flags(args: argparse.Namespace, cfg: Config) -> CAMReadoutConfig:
+    """Merges the readout flags given into ``cfg.model.test_cfg``; returns the readout."""
+    return merge_readout(
         cfg, scales=args.scales, interp=args.interp, bg_thr=args.bg_thr,
         flip=False if args.no_flip else None, fp16=True if args.fp16 else None,
         crf=dict(iters=args.crf_iters) if args.crf else None,
     )  # fmt: skip
+
+
+def stage2_settings(args: argparse.Namespace, sweep: dict) -> dict:
+    """The stage-2 settings of the command line (a ``PseudoMaskSettings`` dict)."""
     settings = dict(
-        readout=readout, saliency=args.saliency_dir, sal_thr=args.sal_thr,
+        saliency=args.saliency_dir, sal_thr=args.sal_thr,
         save_cams=args.save_cams, num_vis=args.num_vis, batch_size=args.batch_size,
         num_workers=args.num_workers, prefetch_batches=args.prefetch_batches,
         writer_threads=args.writer_threads, overwrite=args.overwrite, **sweep,
@@ -171,13 +177,18 @@ def stage2_settings(args: argparse.Namespace, cfg: Config, sweep: dict) -> dict:
 def generate(
     args: argparse.Namespace,
     cfg: Config,
+    readout: CAMReadoutConfig,
     settings: dict,
     dataset: Any,
     count: int,
     device: torch.device,
     logger: MMLogger,
 ) -> int:
-    """Builds the model and runs stage 2 (the process group started, the log open)."""
+    """Builds the model and runs stage 2 (the process group started, the log open).
+
+    The model reads ``cfg.model.test_cfg`` (the flags merged); without a model
+    (``--from-cams``) ``readout`` is the same ``test_cfg``, parsed.
+    """
     model = None
     if args.from_cams is not None:
         identity = cams_source_identity(settings["cams_dir"])
@@ -190,7 +201,7 @@ def generate(
     inputs = dict(checkpoint=[args.checkpoint]) if model is not None else {}
     result = generate_pseudo_masks(
         model, dataset, args.out_dir, settings, range(count), signature_extra=identity,
-        inputs=inputs,
+        inputs=inputs, readout=readout if model is None else None,
     )  # fmt: skip
     logger.info(summary(result, args.out_dir))
     if result.failures:

@@ -59,6 +59,7 @@ from mmseg_l2g.datasets.coco_wsss_dataset import COCO_CLASSES
 from mmseg_l2g.datasets.label_io import labels_from_mask, read_index_mask, write_label_list
 from mmseg_l2g.datasets.wsss_dataset import bit_colormap
 from mmseg_l2g.io import IGNORE_INDEX, atomic_write_text, save_palette_png
+from mmseg_l2g.utils.problem_report import report_problems
 from mmseg_l2g.utils.progress import map_with_progress
 
 try:  # the community's rasteriser, when installed
@@ -654,17 +655,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     for plan in plans:
         split = plan.split
         _, problems = write_split(plan, out_dir, args.workers)
-        report = os.path.join(out_dir, f"prepare_coco_problems_{split}.txt")
-        atomic_write_text(report, "".join(f"{s}\t{p}\n" for s, p in problems))
-        kinds = Counter(p.split(":")[0].split(" of class")[0] for _, p in problems)
-        print(
-            f"[{split}] problems: {len(problems)}"
-            + "".join(f"; {k}: {n}" for k, n in sorted(kinds.items()))
+        report_problems(
+            problems,
+            os.path.join(out_dir, f"prepare_coco_problems_{split}.txt"),
+            kind=lambda p: p.split(":")[0].split(" of class")[0],
+            title=f"[{split}] problems",
         )
-        for stem, problem in problems[:10]:
-            print(f"  {stem}: {problem}")
-        if problems:
-            print(f"  (all listed in {report})")
     return 0
 
 

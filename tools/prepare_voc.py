@@ -50,6 +50,7 @@ from mmseg_l2g.datasets.label_io import (
 )
 from mmseg_l2g.datasets.wsss_dataset import bit_colormap
 from mmseg_l2g.io import atomic_copy, atomic_write_text, save_palette_png
+from mmseg_l2g.utils.problem_report import report_problems
 from mmseg_l2g.utils.progress import map_with_progress
 
 NUM_CLASSES = 20
@@ -270,14 +271,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print("saliency: none (pass --saliency-dir to link a folder of <id>.png maps)")
 
     problems = sorted((r.img_id, r.problem) for r in results.values() if r.problem)
-    report = os.path.join(voc_root, "prepare_voc_problems.txt")
-    atomic_write_text(report, "".join(f"{i}\t{p}\n" for i, p in problems))
-    kinds = Counter(p.split(":")[0].split(" (")[0] for _, p in problems)
-    print(f"problems: {len(problems)}" + "".join(f"; {k}: {n}" for k, n in sorted(kinds.items())))
-    for img_id, problem in problems[:20]:
-        print(f"  {img_id}: {problem}")
-    if problems:
-        print(f"  (all listed in {report})")
+    report_problems(
+        problems,
+        os.path.join(voc_root, "prepare_voc_problems.txt"),
+        kind=lambda p: p.split(":")[0].split(" (")[0],
+        shown=20,
+    )
     return 0
 
 

@@ -9,7 +9,7 @@ import torch
 from mmengine.config import Config
 
 from ..datasets.transforms.loading import read_bgr_image
-from ..stage2.builders import build_cam_model, load_config
+from .builders import build_cam_model, load_config
 
 
 def init_l2g_model(
@@ -33,6 +33,7 @@ def inference_l2g(
     model: torch.nn.Module,
     img: Union[str, np.ndarray],
     classes: Optional[Sequence[int]] = None,
+    tta: bool = False,
 ) -> Any:
     """The CAMs and pseudo mask of one image, through the model's own ``predict``.
 
@@ -41,6 +42,8 @@ def inference_l2g(
         img: an image path, or a uint8 BGR (H, W, 3) array.
         classes: 0-based foreground classes of the image; ``None``: those the
             network predicts.
+        tta: read the scales and flips of ``test_cfg`` (stage 2's readout);
+            default one pass at the image's size, as mmseg's ``inference_model``.
 
     Returns:
         A ``SegDataSample`` with ``pred_cam`` (C, H, W) and ``pred_sem_seg``
@@ -62,4 +65,4 @@ def inference_l2g(
     inputs = model.data_preprocessor(dict(inputs=batch), False)["inputs"]
     model.eval()
     with torch.no_grad():
-        return model.predict(inputs, [sample])[0]
+        return model.predict(inputs, [sample], tta=tta)[0]

@@ -1,6 +1,7 @@
 """WSSS datasets and their transforms (registered in mmseg's registries)."""
 
 from . import transforms  # noqa: F401
+from .builders import build_stage2_dataset, dataset_config, spread_indices_with_masks
 from .coco_wsss_dataset import COCO_CLASSES, COCOWSSSDataset
 from .seeded_sampling import SeededIndex, SeededInfiniteSampler
 from .synthetic_wsss_dataset import SyntheticWSSSDataset
@@ -17,4 +18,7 @@ __all__ = [
     "VOCWSSSDataset",
     "WSSSDataset",
     "bit_colormap",
+    "build_stage2_dataset",
+    "dataset_config",
+    "spread_indices_with_masks",
 ]

@@ -24,7 +24,7 @@ from __future__ import annotations
 import codecs
 import os
 import re
-from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Union
+from typing import Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 from PIL import Image
@@ -112,7 +112,19 @@ def read_split_ids(path: str) -> List[str]:
         FileNotFoundError: the file does not exist.
         ValueError: an id appears twice (both line numbers are named).
     """
-    ids: List[str] = []
+    return [img_id for _, img_id, _ in _id_lines(path)]
+
+
+def _id_lines(path: str) -> Iterator[Tuple[int, str, List[str]]]:
+    """The lines of a list file that name an image: ``(line number, image id, tokens)``.
+
+    Blank lines and lines starting with ``#`` are skipped.
+
+    Raises:
+        FileNotFoundError: the file does not exist.
+        ValueError: a line without an image id, or an id a second time (both
+            line numbers are named).
+    """
     first_line: Dict[str, int] = {}
     for lineno, line in enumerate(_read_lines(path), start=1):
         tokens = line.split()
@@ -127,8 +139,7 @@ def read_split_ids(path: str) -> List[str]:
                 f"{first_line[img_id]})"
             )
         first_line[img_id] = lineno
-        ids.append(img_id)
-    return ids
+        yield lineno, img_id, tokens
 
 
 def parse_label_list(path: str, class_names: Sequence[str]) -> LabelDict:
@@ -152,18 +163,7 @@ def parse_label_list(path: str, class_names: Sequence[str]) -> LabelDict:
     num_classes = len(class_names)
     name_to_index = {_normalise_name(n): i for i, n in enumerate(class_names)}
     labels: LabelDict = {}
-    first_line: Dict[str, int] = {}
-    for lineno, line in enumerate(_read_lines(path), start=1):
-        tokens = line.split()
-        if not tokens or tokens[0].startswith("#"):
-            continue
-        img_id = image_id_from_token(tokens[0])
-        if img_id in first_line:
-            raise ValueError(
-                f"{path}:{lineno}: duplicate image id {img_id!r} (first on line "
-                f"{first_line[img_id]})"
-            )
-        first_line[img_id] = lineno
+    for lineno, img_id, tokens in _id_lines(path):
         label = np.zeros(num_classes, dtype=np.float32)
         for token in tokens[1:]:
             label[_class_index(token, name_to_index, num_classes, path, lineno)] = 1.0

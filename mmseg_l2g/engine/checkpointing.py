@@ -18,20 +18,17 @@ import os.path as osp
 import pickle
 import threading
 from pathlib import Path
-from typing import Any, Callable, Dict, Optional, Union
+from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple, Union
 
 import torch
 from mmengine.fileio import LocalBackend
 from mmengine.runner import CheckpointLoader, find_latest_checkpoint
 
 from ..io import atomic_output, atomic_write_bytes
+from ..utils.errors import CheckpointMismatchError  # noqa: F401  (part of this module's API)
 from .checkpoint_globals import register_checkpoint_globals
 
 _SHOWN_KEYS = 5
-
-
-class CheckpointMismatchError(ValueError):
-    """Weights whose shapes do not fit the model (raised by the model's load hook)."""
 
 
 _LOAD_ERRORS = (pickle.UnpicklingError, RuntimeError, EOFError, OSError, ValueError)
@@ -197,14 +194,7 @@ def load_weights_strict(
             keys (missing, unexpected, wrong shape).
     """
     state = load_state_dict(path, require_finite)
-    own = model.state_dict()
-    missing = [key for key in own if key not in state]
-    unexpected = [key for key in state if key not in own]
-    shapes = [
-        f"{key}: checkpoint {tuple(state[key].shape)} vs model {tuple(own[key].shape)}"
-        for key in own
-        if key in state and state[key].shape != own[key].shape
-    ]
+    missing, unexpected, shapes = compare_state_dicts(state, model.state_dict())
     if missing or unexpected or shapes:
         parts = []
         for what, keys in (("missing", missing), ("unexpected", unexpected), ("shape", shapes)):
@@ -214,6 +204,50 @@ def load_weights_strict(
         source = f" of config {config_name}" if config_name else ""
         raise ValueError(f"checkpoint {path} does not fit the model{source}: " + "; ".join(parts))
     model.load_state_dict(state, strict=True)
+
+
+def compare_state_dicts(
+    state_dict: Mapping[str, torch.Tensor], own: Mapping[str, torch.Tensor]
+) -> Tuple[List[str], List[str], List[str]]:
+    """The keys of ``state_dict`` that do not fit a model's own state dict.
+
+    Args:
+        state_dict: the weights to load (a checkpoint's, a converter's output).
+        own: ``model.state_dict()`` of the model they are meant for.
+
+    Returns:
+        Missing keys, unexpected keys (both sorted) and shape mismatches
+        (``"key: checkpoint (..) vs model (..)"``, in the model's key order);
+        all three empty means a strict load succeeds.
+    """
+    missing = sorted(set(own) - set(state_dict))
+    unexpected = sorted(set(state_dict) - set(own))
+    mismatched = [
+        f"{key}: checkpoint {tuple(state_dict[key].shape)} vs model {tuple(value.shape)}"
+        for key, value in own.items()
+        if key in state_dict and state_dict[key].shape != value.shape
+    ]
+    return missing, unexpected, mismatched
+
+
+def key_check_lines(missing: List[str], unexpected: List[str], mismatched: List[str]) -> List[str]:
+    """One ``check: N <kind> key(s): ...`` line per kind of :func:`compare_state_dicts`."""
+    kinds = (("missing", missing), ("unexpected", unexpected), ("shape mismatch", mismatched))
+    return [
+        f"check: {len(keys)} {title} key(s)" + (": " + ", ".join(keys) if keys else "")
+        for title, keys in kinds
+    ]
+
+
+def report_key_check(check: Tuple[List[str], List[str], List[str]], model_name: str) -> None:
+    """Prints :func:`key_check_lines` of a :func:`compare_state_dicts` result.
+
+    Raises:
+        ValueError: any key is missing, unexpected or of another shape.
+    """
+    print("\n".join(key_check_lines(*check)))
+    if any(check):
+        raise ValueError(f"the weights do not fit {model_name}; nothing written")
 
 
 def save_checkpoint(obj: Any, path: str) -> None:

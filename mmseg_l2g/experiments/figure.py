@@ -9,7 +9,7 @@ import numpy as np
 from ..datasets.label_io import read_index_mask
 from ..datasets.transforms.loading import read_bgr_image
 from ..io import atomic_write_bytes, colorize_mask, load_cams_npz
-from ..stage2.overlay import heat_overlay
+from ..visualization.cam_overlay import heat_overlay
 
 
 def write_comparison_figure(

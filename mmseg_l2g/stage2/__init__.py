@@ -2,20 +2,11 @@
 
 One job per file: ``settings`` (what to make), ``planning`` (one record per
 image, output folder, resume check), ``loading``, ``processing`` (per batch),
-``outputs`` (files and reports; ``async_writer``, ``prefetch``, ``overlay``),
-``runner`` (across ranks) and ``builders`` (model and dataset from a config).
+``outputs`` (files and reports; ``async_writer``, ``prefetch``) and ``runner``
+(across ranks). The model and the dataset come from :mod:`mmseg_l2g.apis.builders`
+and :mod:`mmseg_l2g.datasets.builders`; the overlays from :mod:`mmseg_l2g.visualization`.
 """
 
-from .builders import (
-    build_cam_model,
-    build_stage2_dataset,
-    cams_source_identity,
-    checkpoint_identity,
-    dataset_config,
-    load_config,
-    readout_settings,
-    spread_indices_with_masks,
-)
 from .planning import ImageRecord, dataset_identity, prepare_out_dir
 from .runner import GenerationResult, check_out_dir, generate_pseudo_masks
 from .settings import DEFAULT_SWEEP, SALIENCY_FROM_DATASET, PseudoMaskSettings
@@ -26,16 +17,8 @@ __all__ = [
     "GenerationResult",
     "ImageRecord",
     "PseudoMaskSettings",
-    "build_cam_model",
-    "build_stage2_dataset",
-    "cams_source_identity",
     "check_out_dir",
-    "checkpoint_identity",
-    "dataset_config",
     "dataset_identity",
     "generate_pseudo_masks",
-    "load_config",
     "prepare_out_dir",
-    "readout_settings",
-    "spread_indices_with_masks",
 ]

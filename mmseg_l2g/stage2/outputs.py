@@ -10,8 +10,8 @@ import numpy as np
 import torch
 
 from ..io import atomic_write_json, save_cams_npz, save_palette_png
+from ..visualization.cam_overlay import render_cam_panel, save_cam_panel
 from .async_writer import AsyncWriter
-from .overlay import render_cam_panel, save_cam_panel
 from .planning import ImageRecord
 
 Palette = Sequence[Sequence[int]]

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import queue
 import threading
-from types import TracebackType
-from typing import Any, Generic, Iterable, Iterator, Optional, Tuple, Type, TypeVar
+from typing import Any, Generic, Iterable, Iterator, Optional, Tuple, TypeVar
 
 T = TypeVar("T")
 _END = object()
@@ -85,10 +84,6 @@ class BackgroundIterator(Generic[T]):
     def __enter__(self) -> BackgroundIterator[T]:
         return self
 
-    def __exit__(
-        self,
-        exc_type: Optional[Type[BaseException]],
-        exc: Optional[BaseException],
-        traceback: Optional[TracebackType],
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
+        """Closes, whatever ended the ``with`` block."""
         self.close()

@@ -14,6 +14,7 @@ import torch
 
 from ..evaluation import ThresholdSweepMetric, confusion_matrix
 from ..models.classifiers.cam_readout import present_classes
+from ..models.postprocess.dense_crf import crf_image
 from ..models.postprocess.pseudo_mask import cam_peaks, make_mask, sweep_masks
 from .async_writer import AsyncWriter
 from .outputs import Palette, submit_writes, to_host
@@ -46,9 +47,10 @@ class BatchProcessor:
     """Processes loaded records: CAMs, masks, files and confusion matrices.
 
     Args:
-        model: an ``L2GClassifier`` (its data preprocessor and ``inference``),
-            in eval mode; ``None`` when every CAM comes from a file.
-        settings: the run's settings (``readout`` resolved).
+        model: an ``L2GClassifier`` (its data preprocessor and ``inference``:
+            the readout of its ``test_cfg``), in eval mode; ``None`` when every
+            CAM comes from a file.
+        settings: the run's settings (``readout``: the model's ``test_cfg``).
         metric: the threshold sweep the scored images are added to.
         palette: the class colours of the masks.
         writer: the file writer.
@@ -109,7 +111,7 @@ class BatchProcessor:
         batch = torch.from_numpy(np.stack([r.img for r in group])).permute(0, 3, 1, 2)
         try:
             inputs = self.model.data_preprocessor(dict(inputs=batch), False)["inputs"]
-            cams = self.model.inference(inputs, classes, test_cfg=self.readout)
+            cams = self.model.inference(inputs, classes)
         except (RuntimeError, MemoryError) as exc:
             if not _is_out_of_memory(exc):
                 raise
@@ -148,7 +150,8 @@ class BatchProcessor:
         if record.mask_out is not None or record.vis_out is not None:
             image_rgb = None
             if self.readout.crf is not None:
-                image_rgb = np.ascontiguousarray(record.img[:, :, ::-1])
+                image = torch.from_numpy(np.ascontiguousarray(record.img)).permute(2, 0, 1)
+                image_rgb = crf_image(image, record.img.shape[:2], bgr=True)
             record.mask, record.score, record.value = make_mask(
                 record.cams16,
                 classes,

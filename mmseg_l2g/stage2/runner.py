@@ -1,7 +1,7 @@
 """Stage 2 over a dataset across ranks: CAMs -> pseudo masks, CAM files, overlays, scores.
 
 :func:`generate_pseudo_masks` is the one implementation behind
-``tools/gen_pseudo.py`` and :class:`~mmseg_l2g.engine.hooks.CAMGenerationHook`.
+``tools/gen_pseudo.py`` and the engine's ``CAMGenerationHook``.
 
 Output folder (when ``out_dir`` is given)::
 
@@ -36,6 +36,7 @@ from mmengine.logging import MMLogger
 from torch.utils.data import DataLoader
 
 from ..evaluation import ThresholdSweep, ThresholdSweepMetric
+from ..models.classifiers.cam_readout import CAMReadoutConfig
 from ..utils.progress import Progress
 from .async_writer import AsyncWriter
 from .loading import RecordLoader, collate_records
@@ -89,12 +90,13 @@ def generate_pseudo_masks(
     signature_extra: Optional[Dict[str, Any]] = None,
     progress: bool = True,
     inputs: Optional[Dict[str, Sequence[str]]] = None,
+    readout: Optional[CAMReadoutConfig] = None,
 ) -> GenerationResult:
     """Runs stage 2 over (part of) a dataset, resumably and shard-parallel.
 
     Args:
-        model: an ``L2GClassifier`` (its ``test_cfg`` is the readout unless
-            ``settings`` gives one); ``None`` when ``settings.cams_dir`` gives every CAM.
+        model: an ``L2GClassifier``, whose ``test_cfg`` is the readout;
+            ``None`` when ``settings.cams_dir`` gives every CAM.
         dataset: a WSSS dataset (``get_data_info`` with ``img_path``, ``img_id``,
             ``gt_label``, ``seg_map_path``, ``sal_path``; ``metainfo`` with
             ``classes`` and ``palette``).
@@ -107,12 +109,16 @@ def generate_pseudo_masks(
         progress: report progress on rank 0 (a bar on a terminal, else log lines).
         inputs: more files the run reads (kind -> paths, e.g. the checkpoint);
             ``out_dir`` may not hold or lie in them, nor the dataset's folders.
+        readout: only without a model (every CAM from a file): the readout
+            whose ``bg_thr`` and ``crf`` make the masks (default
+            ``CAMReadoutConfig()``); with a model its ``test_cfg`` is the
+            readout and giving one raises.
 
     Returns:
         The summed result; on rank 0, with ``out_dir``, ``metrics.json`` and
         (when images failed) ``failed.json`` are written.
     """
-    settings = PseudoMaskSettings.build(settings).with_model(model)
+    settings = PseudoMaskSettings.build(settings).with_readout(run_readout(model, readout))
     classes = list(dataset.metainfo["classes"])
     palette = dataset.metainfo.get("palette") or []
     indices = list(range(len(dataset))) if indices is None else list(indices)
@@ -132,6 +138,31 @@ def generate_pseudo_masks(
         if model is not None:
             model.train(was_training)
     return _summarise(processor, metric, settings, indices, skipped, records, out_dir)
+
+
+def run_readout(
+    model: Optional[torch.nn.Module], readout: Optional[CAMReadoutConfig] = None
+) -> CAMReadoutConfig:
+    """The run's readout: the model's ``test_cfg``, or without a model ``readout``.
+
+    Raises:
+        ValueError: both a model and a readout given.
+        TypeError: the model's ``test_cfg`` is not a ``CAMReadoutConfig``.
+    """
+    if model is None:
+        return readout if readout is not None else CAMReadoutConfig()
+    if readout is not None:
+        raise ValueError(
+            "stage 2 reads the model's test_cfg; a readout is only given without a model "
+            "(CAMs from files)"
+        )
+    test_cfg = getattr(model, "test_cfg", None)
+    if not isinstance(test_cfg, CAMReadoutConfig):
+        raise TypeError(
+            f"stage 2 needs an L2G classifier, whose test_cfg is a CAMReadoutConfig; "
+            f"{type(model).__name__}.test_cfg is {type(test_cfg).__name__}"
+        )
+    return test_cfg
 
 
 def check_out_dir(

@@ -1,8 +1,10 @@
 """What stage 2 makes and how: one settings record, built from one dict.
 
-The readout (scales, flip, interpolation, fp16, ``bg_thr``, CRF) is the
-model's ``test_cfg`` (:class:`~mmseg_l2g.models.classifiers.cam_readout.CAMReadoutConfig`);
-a settings dict may override it under ``readout``.
+The readout (scales, flip, interpolation, fp16, ``bg_thr``, CRF) is not a
+setting: it is the model's ``test_cfg``
+(:class:`~mmseg_l2g.models.classifiers.cam_readout.CAMReadoutConfig`, parsed
+once by the model), which :meth:`PseudoMaskSettings.with_readout` records in
+the run's settings (for the masks, the sweep and ``settings.json``).
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import os.path as osp
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Sequence, Union
 
 import torch
@@ -33,8 +35,6 @@ class PseudoMaskSettings:
     """What stage 2 makes and how.
 
     Args:
-        readout: the CAM readout and mask rule; ``None``: the model's ``test_cfg``
-            (a dict is read as ``test_cfg`` keys).
         sweep: thresholds scored against the ground truth (``bg_thr`` is added).
         saliency: ``None`` for the threshold mode; for the saliency-fused mode a
             folder of ``<img_id>.png`` grey maps, or ``'dataset'`` (each item's ``sal_path``).
@@ -50,9 +50,12 @@ class PseudoMaskSettings:
         cams_dir: read every image's CAMs from ``<cams_dir>/<img_id>.npz``.
         overwrite: rebuild every output even where it exists.
         max_pixels: an image with more pixels is recorded as failed.
+
+    Attributes:
+        readout: the run's readout, the model's ``test_cfg`` (set by
+            :meth:`with_readout`, not a field of the settings dict).
     """
 
-    readout: Optional[CAMReadoutConfig] = None
     sweep: Sequence[float] = DEFAULT_SWEEP
     saliency: Optional[str] = None
     sal_thr: float = 0.5
@@ -66,10 +69,9 @@ class PseudoMaskSettings:
     cams_dir: Optional[str] = None
     overwrite: bool = False
     max_pixels: int = DEFAULT_MAX_PIXELS
+    readout: Optional[CAMReadoutConfig] = field(default=None, init=False)
 
     def __post_init__(self) -> None:
-        if isinstance(self.readout, dict):
-            self.readout = CAMReadoutConfig.from_cfg(self.readout)
         if not (math.isfinite(self.sal_thr) and 0.0 <= self.sal_thr <= 1.0):
             raise ValueError(f"sal_thr must be in [0, 1], got {self.sal_thr}")
         bad = [t for t in self.sweep if not (math.isfinite(t) and 0.0 <= t <= 1.0)]
@@ -97,19 +99,24 @@ class PseudoMaskSettings:
         if isinstance(settings, cls):
             return settings
         values = dict(settings or {})
-        known = {f.name for f in dataclasses.fields(cls)}
+        if "readout" in values:
+            raise ValueError(
+                "stage 2 reads the model's test_cfg, not a 'readout' setting: set "
+                "model.test_cfg in the config (or tools/gen_pseudo.py's --scales, --bg-thr, ...)"
+            )
+        known = {f.name for f in dataclasses.fields(cls) if f.init}
         unknown = sorted(set(values) - known)
         if unknown:
             raise ValueError(f"unknown stage-2 settings {unknown}; known: {sorted(known)}")
         return cls(**values)
 
-    def with_model(self, model: Optional[torch.nn.Module]) -> PseudoMaskSettings:
-        """A copy whose ``readout`` is resolved: given, else the model's ``test_cfg``."""
-        readout = self.readout
-        if readout is None:
-            readout = getattr(model, "test_cfg", None) if model is not None else None
-            readout = readout if isinstance(readout, CAMReadoutConfig) else CAMReadoutConfig()
-        return dataclasses.replace(self, readout=readout)
+    def with_readout(self, readout: CAMReadoutConfig) -> PseudoMaskSettings:
+        """A copy that records the run's readout (the model's ``test_cfg``)."""
+        if not isinstance(readout, CAMReadoutConfig):
+            raise TypeError(f"the readout must be a CAMReadoutConfig, got {type(readout).__name__}")
+        resolved = dataclasses.replace(self)
+        resolved.readout = readout
+        return resolved
 
     def prefetch_for(self, device: torch.device) -> int:
         """``prefetch_batches``, or its default for a model on ``device``."""

@@ -17,6 +17,7 @@ from mmengine.runner import Runner
 from PIL import Image
 
 from mmseg_l2g.datasets.synthetic import make_synthetic
+from mmseg_l2g.datasets.view_sizes import set_view_sizes
 
 CONFIGS = sorted(glob.glob(osp.join(osp.dirname(__file__), "../../configs/l2g/*.py")))
 
@@ -71,16 +72,7 @@ def _shrink(cfg: Config, global_size: int = 64, crop: int = 48) -> None:
         loader.num_workers = 0
         loader.persistent_workers = False
         loader.batch_size = 2
-        for step in loader.dataset.pipeline:
-            if step["type"] == "ResizeWithSaliency":  # short side, or squash, to the view size
-                keep_ratio = step.get("keep_ratio", False)
-                step["scale"] = (8 * global_size if keep_ratio else global_size, global_size)
-            if step["type"] == "RandomCrop":
-                step["crop_size"] = (global_size, global_size)
-            if step["type"] == "PadWithSaliency":
-                step["size"] = (global_size, global_size)
-            if step["type"] == "LocalCropTransform":
-                step["crop_size"] = crop
+        set_view_sizes(loader.dataset.pipeline, global_size, crop)
     backbone = cfg.model.backbone
     backbone.pop("init_cfg", None)
     if backbone.type == "ResNet38":
@@ -213,7 +205,7 @@ def test_release_protocol_is_the_default(config) -> None:
     assert colour.transforms[1][0].type == "PhotoMetricDistortion"
     assert steps["RandomCrop"].crop_size == (448, 448)
     assert steps["PadWithSaliency"].size == (448, 448) and steps["PadWithSaliency"].pad_val.img == 0
-    assert steps["RandomFlipWithSaliency"].prob == 0.0
+    assert steps["RandomFlip"].prob == 0.0
     assert "PhotoMetricDistortion" not in steps
     if cfg.model.get("with_local", True):
         local = steps["LocalCropTransform"]

@@ -22,8 +22,14 @@ def _tta_views(cfg: Config) -> list:
 def test_l2g_config(config: str) -> None:
     cfg = Config.fromfile(config)
     assert cfg.tta_model.type == "L2GTTAModel"
-    assert _tta_views(cfg) == [(s, p) for s in (0.5, 1.0, 1.5, 2.0) for p in (0.0, 1.0)]
-    assert cfg.tta_pipeline[0]["type"] == cfg.test_pipeline[0]["type"]
+    # The views are the model's test_cfg (the release's scales, each flipped), read by
+    # L2GTTAModel itself: the pipeline loads the image at its own size, no resize or flip.
+    assert tuple(cfg.model.test_cfg.scales) == (0.5, 1.0, 1.5, 2.0) and cfg.model.test_cfg.flip
+    assert [t["type"] for t in cfg.tta_pipeline] == [
+        cfg.test_pipeline[0]["type"],
+        "LoadWSSSAnnotations",
+        "PackL2GInputs",
+    ]
     assert cfg.default_hooks.visualization.type == "SegVisualizationHook"
     assert cfg.visualizer.type == "L2GLocalVisualizer" and cfg.visualizer.name == "visualizer"
 

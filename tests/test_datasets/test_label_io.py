@@ -73,6 +73,7 @@ def test_voc_release_convention_aeroplane_is_zero(tmp_path):
         ("b 3", "class index 3 out of range 0..2"),
         ("b -1", "class index -1 out of range"),
         ("b 1.5", "malformed label token '1.5'"),
+        ("/ 1", "malformed line, no image id in '/ 1'"),
     ],
 )
 def test_bad_label_lines_name_file_and_line(tmp_path, line, problem):

@@ -2,14 +2,10 @@
 
 import numpy as np
 import pytest
+from mmseg.datasets.transforms import RandomFlip
 
 import mmseg_l2g  # noqa: F401
-from mmseg_l2g.datasets.transforms import (
-    LocalCropTransform,
-    PackL2GInputs,
-    RandomFlipWithSaliency,
-    ResizeWithSaliency,
-)
+from mmseg_l2g.datasets.transforms import LocalCropTransform, PackL2GInputs, ResizeWithSaliency
 from mmseg_l2g.datasets.transforms.local_crop import MODES, crop_views, grid_shape
 
 
@@ -152,7 +148,7 @@ def test_saliency_follows_resize_and_flip() -> None:
     results["gt_saliency"][:, :20] = 1.0
     results = ResizeWithSaliency(scale=(40, 30), keep_ratio=False)(results)
     assert results["gt_saliency"].shape == (30, 40)
-    results = RandomFlipWithSaliency(prob=1.0, direction="horizontal")(results)
+    results = RandomFlip(prob=1.0, direction="horizontal")(results)  # mmseg's: seg_fields
     img_fg = results["img"][..., 0] > 127
     sal_fg = results["gt_saliency"] > 0.5
     np.testing.assert_array_equal(img_fg, sal_fg)

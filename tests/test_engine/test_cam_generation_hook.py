@@ -11,16 +11,15 @@ from mmengine.config import Config
 from mmengine.logging import MessageHub, MMLogger
 from mmengine.runner import Runner
 
-from mmseg_l2g.datasets.synthetic import make_synthetic
-from mmseg_l2g.engine.hooks import CAMGenerationHook
-from mmseg_l2g.stage2 import (
-    build_cam_model,
+from mmseg_l2g.apis import build_cam_model, load_config
+from mmseg_l2g.datasets.builders import (
     build_stage2_dataset,
     dataset_config,
-    generate_pseudo_masks,
-    load_config,
     spread_indices_with_masks,
 )
+from mmseg_l2g.datasets.synthetic import make_synthetic
+from mmseg_l2g.engine.hooks import CAMGenerationHook
+from mmseg_l2g.stage2 import generate_pseudo_masks
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG = osp.join(REPO, "configs", "l2g", "l2g_plaincnn_1xb8-600it_synthetic-128.py")
@@ -55,11 +54,12 @@ def fake_runner(model, dataset, work_dir, name):
 
 
 def test_default_runs_once_after_training_and_logs_the_sweep(data_root, tmp_path):
-    cfg = load_config(CONFIG, {"train_dataloader.dataset.data_root": data_root})
+    options = {"train_dataloader.dataset.data_root": data_root, "model.test_cfg.scales": (1.0,)}
+    cfg = load_config(CONFIG, options)
     torch.manual_seed(0)
     model = build_cam_model(cfg, None)
     dataset = build_stage2_dataset(dataset_config(cfg, "train"))
-    settings = dict(readout=dict(scales=(1.0,)), sweep=(0.1, 0.3, 0.5))
+    settings = dict(sweep=(0.1, 0.3, 0.5))
     hook = CAMGenerationHook(num_images=4, settings=settings)
     runner = fake_runner(model, dataset, str(tmp_path), "hook_default")
     for it in range(3):
@@ -80,12 +80,17 @@ def test_default_runs_once_after_training_and_logs_the_sweep(data_root, tmp_path
     assert not osp.exists(osp.join(str(tmp_path), "pseudo_masks"))
 
 
+def test_a_readout_setting_is_refused() -> None:
+    with pytest.raises(ValueError, match="reads the model's test_cfg"):
+        CAMGenerationHook(settings=dict(readout=dict(scales=(1.0,))))
+
+
 def test_interval_in_iterations(data_root, tmp_path):
-    cfg = load_config(CONFIG, {"train_dataloader.dataset.data_root": data_root})
+    options = {"model.test_cfg.scales": (1.0,), "model.test_cfg.flip": False}
+    cfg = load_config(CONFIG, {"train_dataloader.dataset.data_root": data_root, **options})
     model = build_cam_model(cfg, None)
     dataset = build_stage2_dataset(dataset_config(cfg, "train"))
-    settings = dict(readout=dict(scales=(1.0,), flip=False))
-    hook = CAMGenerationHook(interval=2, by_epoch=False, num_images=2, settings=settings)
+    hook = CAMGenerationHook(interval=2, by_epoch=False, num_images=2)
     runner = fake_runner(model, dataset, str(tmp_path), "hook_interval")
     for it in range(4):  # iterations 1..4 finish; runs after 2 and 4
         runner.iter = it
@@ -105,12 +110,9 @@ def test_in_a_runner_with_full_generation(data_root, tmp_path):
     cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
     cfg.test_cfg = cfg.test_dataloader = cfg.test_evaluator = None
     cfg.default_hooks.checkpoint = None
+    cfg.model.test_cfg.scales = (1.0,)  # the hook's readout is the model's
     cfg.custom_hooks = [
-        dict(
-            type="CAMGenerationHook",
-            save_masks=True,
-            settings=dict(readout=dict(scales=(1.0,)), sweep=(0.2, 0.4)),
-        )
+        dict(type="CAMGenerationHook", save_masks=True, settings=dict(sweep=(0.2, 0.4)))
     ]
     runner = Runner.from_cfg(cfg)
     runner.train()

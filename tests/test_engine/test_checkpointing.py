@@ -1,5 +1,6 @@
 """The checkpoint layer: allow-listed loading, strict matching, non-finite weights, saving."""
 
+import hashlib
 import os
 
 import numpy as np
@@ -10,10 +11,13 @@ from mmengine.logging.history_buffer import HistoryBuffer
 
 from mmseg_l2g.engine.checkpointing import (
     AtomicLocalBackend,
+    compare_state_dicts,
     file_sha256,
+    key_check_lines,
     latest_checkpoint,
     load_state_dict,
     load_weights_strict,
+    report_key_check,
     save_checkpoint,
 )
 
@@ -92,6 +96,32 @@ def test_atomic_saving_and_content_hash(tmp_path):
     assert file_sha256(path) != first
     AtomicLocalBackend().put(b"abc", str(tmp_path / "iter_1.pth"))
     assert sorted(os.listdir(tmp_path)) == ["ckpt.pth", "iter_1.pth"]
+    # The digest is hashlib's of the whole content, whatever the chunk size.
+    (tmp_path / "abc.bin").write_bytes(b"abc" * 1000)
+    expected = hashlib.sha256(b"abc" * 1000).hexdigest()
+    assert file_sha256(str(tmp_path / "abc.bin"), chunk_size=7) == expected
+
+
+def test_compare_state_dicts_and_its_report():
+    own = {"a": torch.zeros(2), "b": torch.zeros(3, 1), "c": torch.zeros(1)}
+    theirs = {"b": torch.zeros(4, 1), "c": torch.ones(1), "z": torch.zeros(1), "y": torch.zeros(1)}
+    check = compare_state_dicts(theirs, own)
+    assert check == (["a"], ["y", "z"], ["b: checkpoint (4, 1) vs model (3, 1)"])
+    assert key_check_lines(*check) == [
+        "check: 1 missing key(s): a",
+        "check: 2 unexpected key(s): y, z",
+        "check: 1 shape mismatch key(s): b: checkpoint (4, 1) vs model (3, 1)",
+    ]
+    assert compare_state_dicts(own, own) == ([], [], [])
+
+
+def test_report_key_check_prints_and_refuses(capsys):
+    report_key_check(([], [], []), "ResNet38")
+    assert capsys.readouterr().out.count("check: 0 ") == 3
+    with pytest.raises(ValueError, match="do not fit ResNet38; nothing written"):
+        report_key_check((["a"], [], []), "ResNet38")
+    assert "check: 1 missing key(s): a" in capsys.readouterr().out
+    assert key_check_lines([], [], [])[0] == "check: 0 missing key(s)"
 
 
 def test_latest_checkpoint_is_the_one_last_checkpoint_names(tmp_path) -> None:

@@ -1,5 +1,7 @@
 """The model's CAM readout against hand computations and a hand-written loop."""
 
+import contextlib
+
 import pytest
 import torch
 import torch.nn as nn
@@ -74,6 +76,16 @@ def hand_loop(model, inputs, classes, scales, flip, interp, out_size):
     return mean / (mean.amax(dim=(1, 2), keepdim=True) + 1e-5)
 
 
+@contextlib.contextmanager
+def readout(model, cfg: CAMReadoutConfig):
+    """The model with ``cfg`` as its ``test_cfg`` (restored after)."""
+    before, model.test_cfg = model.test_cfg, cfg
+    try:
+        yield model
+    finally:
+        model.test_cfg = before
+
+
 @pytest.fixture(scope="module")
 def model():
     init_default_scope("mmseg")
@@ -87,7 +99,8 @@ def test_model_readout_equals_the_hand_written_loop(model, interp):
     inputs = model.data_preprocessor(dict(inputs=imgs.to(torch.uint8)), False)["inputs"]
     classes = [torch.tensor([0, 2]), torch.tensor([1])]
     cfg = CAMReadoutConfig(scales=(0.5, 1.0, 1.5), flip=True, interp=interp)
-    cams = model.inference(inputs, classes, out_size=(44, 50), test_cfg=cfg)
+    with readout(model, cfg):
+        cams = model.inference(inputs, classes, out_size=(44, 50))
     for index, label in enumerate(classes):
         with torch.no_grad():
             expected = hand_loop(
@@ -108,13 +121,13 @@ def test_flip_averaging_is_mirror_symmetric(model):
     imgs = torch.randint(0, 256, (1, 3, 24, 30), generator=torch.Generator().manual_seed(2))
     inputs = model.data_preprocessor(dict(inputs=imgs.to(torch.uint8)), False)["inputs"]
     classes = [torch.tensor([0, 1, 2])]
-    flip = CAMReadoutConfig(scales=(1.0,), flip=True)
-    (cams,) = model.inference(inputs, classes, test_cfg=flip)
-    (mirrored,) = model.inference(inputs.flip(-1), classes, test_cfg=flip)
+    with readout(model, CAMReadoutConfig(scales=(1.0,), flip=True)):
+        (cams,) = model.inference(inputs, classes)
+        (mirrored,) = model.inference(inputs.flip(-1), classes)
     assert torch.allclose(cams, mirrored.flip(-1), atol=1e-5)
-    plain = CAMReadoutConfig(scales=(1.0,), flip=False)
-    (one,) = model.inference(inputs, classes, test_cfg=plain)
-    (other,) = model.inference(inputs.flip(-1), classes, test_cfg=plain)
+    with readout(model, CAMReadoutConfig(scales=(1.0,), flip=False)):
+        (one,) = model.inference(inputs, classes)
+        (other,) = model.inference(inputs.flip(-1), classes)
     assert not torch.allclose(one, other.flip(-1), atol=1e-3)
 
 

@@ -28,7 +28,6 @@ nothing can hang.
 """
 
 import json
-import logging
 import os
 import os.path as osp
 import shutil
@@ -38,7 +37,6 @@ import pytest
 import torch
 import torch.nn.functional as F
 from mmengine.dataset import pseudo_collate
-from mmengine.logging import MMLogger
 from mmengine.registry import DefaultScope
 from mmseg.registry import DATASETS, MODELS
 from PIL import Image
@@ -50,7 +48,7 @@ from reliability_helpers import (
     write_tiny_config,
 )
 
-from mmseg_l2g.stage2 import load_config
+from mmseg_l2g.apis import load_config
 
 CLASSES = ("background", "cat", "dog", "car", "bus")  # C = 4, as the tiny model
 LOAD = [dict(type="LoadWSSSImage")]
@@ -61,26 +59,6 @@ LOAD = [dict(type="LoadWSSSImage")]
 def _mmseg_scope():
     """Pipelines and models resolve their types in mmseg's registries."""
     DefaultScope.get_instance("test_bad_input_catalogue", scope_name="mmseg")
-
-
-class LogRecords(logging.Handler):
-    """Collects what MMLogger emits during a case."""
-
-    def __init__(self) -> None:
-        super().__init__(level=logging.DEBUG)
-        self.messages = []
-
-    def emit(self, record) -> None:
-        self.messages.append(record.getMessage())
-
-
-@pytest.fixture
-def logs():
-    logger = MMLogger.get_current_instance()
-    handler = LogRecords()
-    logger.addHandler(handler)
-    yield handler
-    logger.removeHandler(handler)
 
 
 def rgb(height: int, width: int, seed: int = 0) -> np.ndarray:

@@ -22,7 +22,7 @@ from reliability_helpers import (
     write_tiny_config,
 )
 
-from mmseg_l2g.stage2 import load_config
+from mmseg_l2g.apis import load_config
 
 
 def test_two_process_training_and_single_process_loading(tiny_config, tiny_data, tmp_path):

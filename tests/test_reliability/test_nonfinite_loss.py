@@ -10,7 +10,7 @@ from mmengine.optim import OptimWrapper
 from mmseg.registry import DATASETS, MODELS
 from reliability_helpers import last_checkpoint, load_weights, tail, train
 
-from mmseg_l2g.stage2 import load_config
+from mmseg_l2g.apis import load_config
 
 
 def test_nan_loss_stops_training_through_tools_train(tiny_config, tmp_path):

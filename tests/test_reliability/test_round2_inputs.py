@@ -206,30 +206,13 @@ def test_make_synthetic_cli_leaves_a_foreign_folder_as_it_was(tmp_path, capsys):
 
 def test_make_synthetic_regenerates_its_own_killed_run(tmp_path):
     root = tmp_path / "data"
-    make_synthetic(
-        str(root),
-        2,
-        1,
-        seed=0,
-        size=32,
-        num_workers=1,
-        progress=False,
-        preview_path=str(root / "preview.png"),
-    )
+    options = dict(seed=0, size=32, num_workers=1, progress=False)
+    make_synthetic(str(root), 2, 1, preview_path=str(root / "preview.png"), **options)
     complete = snapshot(str(root))
     os.remove(root / "meta.json")  # killed before the end: what a killed run leaves
     os.remove(root / "preview.png")
     os.remove(root / "Saliency" / "val_000000.png")
-    make_synthetic(
-        str(root),
-        2,
-        1,
-        seed=0,
-        size=32,
-        num_workers=1,
-        progress=False,
-        preview_path=str(root / "preview.png"),
-    )
+    make_synthetic(str(root), 2, 1, preview_path=str(root / "preview.png"), **options)
     assert snapshot(str(root)) == complete
 
 

@@ -22,8 +22,8 @@ from mmengine.registry import DefaultScope
 from mmseg.registry import DATASETS
 from reliability_helpers import REPO, tail, train
 
+from mmseg_l2g.apis import load_config
 from mmseg_l2g.datasets.label_io import load_label_file, read_split_ids
-from mmseg_l2g.stage2 import load_config
 
 
 class RunsCode:

@@ -16,8 +16,8 @@ import torch
 from PIL import Image
 from reliability_helpers import gen_pseudo_args
 
+from mmseg_l2g.apis import build_cam_model, load_config
 from mmseg_l2g.io import save_cams_npz
-from mmseg_l2g.stage2 import build_cam_model, load_config
 
 
 @pytest.fixture(scope="module")

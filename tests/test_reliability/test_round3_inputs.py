@@ -30,8 +30,8 @@ from reliability_helpers import (
     write_tiny_config,
 )
 
+from mmseg_l2g.apis import build_cam_model, load_config
 from mmseg_l2g.experiments.stages import StageRunner, last_error_line
-from mmseg_l2g.stage2 import build_cam_model, load_config
 from mmseg_l2g.utils.cli import run_main
 
 L2G_CONFIG = osp.join(REPO, "configs", "l2g", "l2g_plaincnn_1xb8-600it_synthetic-128.py")

@@ -4,12 +4,8 @@ import pytest
 from mmengine.config import Config
 from stage2_helpers import TinyDataset
 
-from mmseg_l2g.stage2 import (
-    build_cam_model,
-    dataset_config,
-    load_config,
-    spread_indices_with_masks,
-)
+from mmseg_l2g.apis import build_cam_model, load_config
+from mmseg_l2g.datasets.builders import dataset_config, spread_indices_with_masks
 
 
 def test_build_cam_model_refuses_a_model_that_is_not_an_l2g_classifier(tmp_path):

@@ -1,5 +1,6 @@
 """generate_pseudo_masks: outputs, scores, resuming, CAM files, failures, bad input."""
 
+import dataclasses
 import errno
 import json
 import os
@@ -15,15 +16,27 @@ from PIL import Image
 from mmseg_l2g.datasets.label_io import read_index_mask
 from mmseg_l2g.evaluation import confusion_matrix, scores_from_confusion
 from mmseg_l2g.io import load_cams_npz
+from mmseg_l2g.models.classifiers.cam_readout import CAMReadoutConfig
 from mmseg_l2g.models.postprocess import make_mask
 from mmseg_l2g.stage2 import PseudoMaskSettings, generate_pseudo_masks
 
 
-def settings(bg_thr=0.25, crf=None, **kwargs):
-    """Stage-2 settings of the tests: readout scales 0.5 and 1 with flip."""
-    kwargs.setdefault("readout", dict(scales=(0.5, 1.0), flip=True, bg_thr=bg_thr, crf=crf))
+@pytest.fixture(autouse=True)
+def _readout(tiny_model):
+    """The tests' readout (the model's test_cfg): scales 0.5 and 1 with flip."""
+    tiny_model.test_cfg = CAMReadoutConfig(scales=(0.5, 1.0), flip=True)
+
+
+def settings(**kwargs):
+    """Stage-2 settings of the tests."""
     kwargs.setdefault("num_vis", 2)
     return PseudoMaskSettings(**kwargs)
+
+
+def readout(model, **changes):
+    """The model with its test_cfg (stage 2's one readout) changed."""
+    model.test_cfg = dataclasses.replace(model.test_cfg, **changes)
+    return model
 
 
 def snapshot(out_dir):
@@ -97,7 +110,8 @@ def test_from_cams_equals_network(tiny_model, tiny_dataset, tmp_path):
 def test_batching_and_saliency_mode(tiny_model, tiny_dataset, tmp_path):
     one = str(tmp_path / "one")
     many = str(tmp_path / "many")
-    fused = dict(saliency="dataset", sal_thr=0.5, bg_thr=0.6, save_cams=True, num_vis=0)
+    fused = dict(saliency="dataset", sal_thr=0.5, save_cams=True, num_vis=0)
+    readout(tiny_model, bg_thr=0.6)
     generate_pseudo_masks(tiny_model, tiny_dataset, one, settings(batch_size=1, **fused))
     generate_pseudo_masks(tiny_model, tiny_dataset, many, settings(batch_size=5, **fused))
     assert snapshot(one) == snapshot(many)
@@ -147,13 +161,22 @@ def test_bad_output_folder_and_changed_settings(tiny_model, tiny_dataset, tmp_pa
     out = str(tmp_path / "out")
     generate_pseudo_masks(tiny_model, tiny_dataset, out, settings(num_vis=0))
     with pytest.raises(ValueError, match="bg_thr"):
-        generate_pseudo_masks(tiny_model, tiny_dataset, out, settings(num_vis=0, bg_thr=0.3))
-    generate_pseudo_masks(
-        tiny_model, tiny_dataset, out, settings(num_vis=0, bg_thr=0.3, overwrite=True)
-    )
+        generate_pseudo_masks(
+            readout(tiny_model, bg_thr=0.3), tiny_dataset, out, settings(num_vis=0)
+        )
+    generate_pseudo_masks(tiny_model, tiny_dataset, out, settings(num_vis=0, overwrite=True))
     assert json.load(open(osp.join(out, "metrics.json")))["chosen_thr"] == 0.3
     with pytest.raises(ValueError, match="bg_thr"):
-        PseudoMaskSettings(readout=dict(bg_thr=1.5))
+        CAMReadoutConfig(bg_thr=1.5)
+
+
+def test_the_readout_is_the_models_test_cfg_only(tiny_model, tiny_dataset):
+    with pytest.raises(ValueError, match="reads the model's test_cfg, not a 'readout' setting"):
+        PseudoMaskSettings.build(dict(readout=dict(bg_thr=0.3)))
+    with pytest.raises(ValueError, match="only given without a model"):
+        generate_pseudo_masks(
+            tiny_model, tiny_dataset, None, settings(), readout=CAMReadoutConfig()
+        )
 
 
 def test_scoring_only_run_writes_nothing(tiny_model, tiny_dataset, tmp_path):
@@ -168,7 +191,7 @@ def test_crf_refines_each_written_mask_from_its_image(tiny_model, tiny_dataset, 
     plain, refined = str(tmp_path / "plain"), str(tmp_path / "crf")
     generate_pseudo_masks(tiny_model, tiny_dataset, plain, settings(num_vis=0))
     result = generate_pseudo_masks(
-        tiny_model, tiny_dataset, refined, settings(num_vis=0, crf=dict(iters=5))
+        readout(tiny_model, crf=dict(iters=5)), tiny_dataset, refined, settings(num_vis=0)
     )
     assert result.num_processed == 5 and not result.failures
     changed = 0

@@ -13,6 +13,7 @@ import os.path as osp
 
 import pytest
 
+from mmseg_l2g.models.classifiers.cam_readout import CAMReadoutConfig
 from mmseg_l2g.stage2 import PseudoMaskSettings, generate_pseudo_masks
 
 BASE_READOUT = dict(scales=(0.5, 1.0), flip=True, interp="bicubic", fp16=False, bg_thr=0.25)
@@ -20,12 +21,14 @@ EXTRA = dict(checkpoint=dict(path="/w/iter_8.pth", sha256="a" * 64))
 
 
 def run(model, dataset, out, readout=None, indices=None, extra=None, **fields):
-    """One stage-2 run of the tiny dataset in the fused mode (every field recorded)."""
+    """One stage-2 run of the tiny dataset in the fused mode (every field recorded).
+
+    ``readout`` changes the model's ``test_cfg`` (stage 2's one readout).
+    """
     fields.setdefault("saliency", "dataset")
     fields.setdefault("sal_thr", 0.5)
-    settings = PseudoMaskSettings(
-        readout=dict(BASE_READOUT, **(readout or {})), num_vis=0, **fields
-    )
+    settings = PseudoMaskSettings(num_vis=0, **fields)
+    model.test_cfg = CAMReadoutConfig.from_cfg(dict(BASE_READOUT, **(readout or {})))
     return generate_pseudo_masks(
         model, dataset, out, settings, indices, signature_extra=extra or EXTRA, progress=False
     )

@@ -4,7 +4,6 @@ The files are written here in the real binary / torch layouts (same key names
 and structure as the real ones, with small shapes).
 """
 
-import importlib.util
 import os
 import re
 import struct
@@ -13,7 +12,9 @@ from typing import Dict, Optional
 import numpy as np
 import pytest
 import torch
+from tool_test_utils import load_script
 
+from mmseg_l2g.engine.checkpointing import compare_state_dicts
 from mmseg_l2g.models.backbones import ResNet38
 from mmseg_l2g.models.heads.pcm import PixelCorrelationModule
 from mmseg_l2g.utils import load_mxnet_params, read_ndarray_list
@@ -21,15 +22,8 @@ from mmseg_l2g.utils import load_mxnet_params, read_ndarray_list
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
-def _load_tool(name: str):
-    spec = importlib.util.spec_from_file_location(name, os.path.join(ROOT, "tools", name + ".py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-mx_tool = _load_tool("convert_resnet38_mxnet")
-l2g_tool = _load_tool("convert_l2g_checkpoint")
+mx_tool = load_script("tools/convert_resnet38_mxnet.py")
+l2g_tool = load_script("tools/convert_l2g_checkpoint.py")
 
 # --------------------------------------------------------------------------
 # An independent writer of MXNet's NDArray list format (ndarray.cc Save).
@@ -254,8 +248,18 @@ def test_convert_mxnet_reports_unknown_and_missing(tmp_path, capsys):
     write_ndarray_list(src, params)
     assert mx_tool.main([src, dst, "--check"]) == 1
     captured = capsys.readouterr()
-    assert "1 missing key(s): b3_1.bn_branch2a.running_mean" in captured.out
+    # Its batch counter goes too: the converter adds one per running_mean.
+    missing = "b3_1.bn_branch2a.num_batches_tracked, b3_1.bn_branch2a.running_mean"
+    assert f"check: 2 missing key(s): {missing}\n" in captured.out
+    assert captured.err == (
+        "convert_resnet38_mxnet.py: error: the weights do not fit ResNet38; nothing written\n"
+    )
     assert not os.path.exists(dst)
+    assert mx_tool.main([str(tmp_path / "nope.params"), dst]) == 1
+    err = capsys.readouterr().err
+    assert (
+        err.startswith("convert_resnet38_mxnet.py: error: [Errno 2] No such file") and "nope" in err
+    )
 
 
 # --------------------------------------------------- L2G release -> ours
@@ -307,7 +311,7 @@ def test_convert_l2g_checkpoint_round_trip(tmp_path, capsys):
     state_dict = converted["state_dict"]
     assert converted["meta"]["num_classes"] == 3 and converted["meta"]["release_epoch"] == 9
     model = _TinyL2G()
-    assert l2g_tool.check_against_model(state_dict, model) == ([], [], [])
+    assert compare_state_dicts(state_dict, model.state_dict()) == ([], [], [])
     model.load_state_dict(state_dict, strict=True)
     for ours, network in (("global", "state_dict"), ("local", "local_dict")):
         theirs = release[network]
@@ -330,7 +334,7 @@ def test_convert_l2g_without_prefix_pcm_or_batch_counters():
     state_dict, meta = l2g_tool.convert_checkpoint(release)
     assert meta["with_pcm"] is False
     assert int(state_dict["local_backbone.b3.bn_branch2a.num_batches_tracked"]) == 0
-    assert l2g_tool.check_against_model(state_dict, _TinyL2G(with_pcm=False)) == ([], [], [])
+    assert compare_state_dicts(state_dict, _TinyL2G(with_pcm=False).state_dict()) == ([], [], [])
 
 
 def test_convert_l2g_errors_name_the_keys(tmp_path, capsys):

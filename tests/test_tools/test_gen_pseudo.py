@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 import torch
 
+from mmseg_l2g.apis import build_cam_model, load_config
 from mmseg_l2g.datasets.label_io import read_index_mask
 from mmseg_l2g.datasets.synthetic import make_synthetic
-from mmseg_l2g.stage2 import build_cam_model, load_config
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TOOL = osp.join(REPO, "tools", "gen_pseudo.py")

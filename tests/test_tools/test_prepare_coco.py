@@ -1,24 +1,17 @@
 """Tests of tools/prepare_coco.py on a tiny COCO 2014 tree in the real formats."""
 
-import importlib.util
 import json
 import os
-import sys
 
 import numpy as np
 import pytest
 from PIL import Image
+from tool_test_utils import load_script
 
 from mmseg_l2g.datasets.coco_wsss_dataset import COCO_CLASSES
 from mmseg_l2g.datasets.label_io import load_label_file
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-_spec = importlib.util.spec_from_file_location(
-    "prepare_coco", os.path.join(ROOT, "tools", "prepare_coco.py")
-)
-prepare_coco = importlib.util.module_from_spec(_spec)
-sys.modules["prepare_coco"] = prepare_coco  # workers unpickle its functions by name
-_spec.loader.exec_module(prepare_coco)
+prepare_coco = load_script("tools/prepare_coco.py", register=True)
 
 # COCO's 80 category ids (1..90 without 12, 26, 29, 30, 45, 66, 68, 69, 71, 83).
 COCO_IDS = [i for i in range(1, 91) if i not in (12, 26, 29, 30, 45, 66, 68, 69, 71, 83)]
@@ -117,54 +110,32 @@ def test_polygon_rasterisation_is_pixel_centre_sampling():
 
 
 # ------------------------------------------------------------------- tool
+def _ann(ann_id, image_id, category_id, area, segmentation, iscrowd=0):
+    """One COCO instance annotation."""
+    return dict(
+        id=ann_id,
+        image_id=image_id,
+        category_id=category_id,
+        iscrowd=iscrowd,
+        area=area,
+        segmentation=segmentation,
+    )
+
+
 def _write_coco(root, images_on_disk=True):
+    car_rle = dict(counts=_encode_rle_string([5, 2, 2, 2, 2, 2, 5]), size=[4, 5])
     anns = [
         # image 1 (6x8): a person box (area 24), a dog triangle-free box on it
         # (area 4), a crowd region of people on the left column (RLE counts).
-        dict(
-            id=1,
-            image_id=1,
-            category_id=1,
-            iscrowd=0,
-            area=24.0,
-            segmentation=[[2, 1, 8, 1, 8, 5, 2, 5]],
-        ),  # fmt: skip
-        dict(
-            id=2,
-            image_id=1,
-            category_id=18,
-            iscrowd=0,
-            area=4.0,
-            segmentation=[[3, 2, 5, 2, 5, 4, 3, 4]],
-        ),  # fmt: skip
-        dict(
-            id=3,
-            image_id=1,
-            category_id=1,
-            iscrowd=1,
-            area=6.0,
-            segmentation=dict(counts=[0, 6, 42], size=[6, 8]),
-        ),  # fmt: skip
+        _ann(1, 1, 1, 24.0, [[2, 1, 8, 1, 8, 5, 2, 5]]),
+        _ann(2, 1, 18, 4.0, [[3, 2, 5, 2, 5, 4, 3, 4]]),
+        _ann(3, 1, 1, 6.0, dict(counts=[0, 6, 42], size=[6, 8]), iscrowd=1),
         # image 2 (4x5): a car as a compressed RLE (rows 1-2 of columns 1-3),
         # and a toothbrush polygon in two parts.
-        dict(
-            id=4,
-            image_id=2,
-            category_id=3,
-            iscrowd=0,
-            area=6.0,
-            segmentation=dict(counts=_encode_rle_string([5, 2, 2, 2, 2, 2, 5]), size=[4, 5]),
-        ),
-        dict(
-            id=5,
-            image_id=2,
-            category_id=90,
-            iscrowd=0,
-            area=2.0,
-            segmentation=[[0, 3, 1, 3, 1, 4, 0, 4], [4, 0, 5, 0, 5, 1, 4, 1]],
-        ),  # fmt: skip
+        _ann(4, 2, 3, 6.0, car_rle),
+        _ann(5, 2, 90, 2.0, [[0, 3, 1, 3, 1, 4, 0, 4], [4, 0, 5, 0, 5, 1, 4, 1]]),
         # image 4: a degenerate polygon only.
-        dict(id=6, image_id=4, category_id=5, iscrowd=0, area=1.0, segmentation=[[1, 1, 2, 2]]),
+        _ann(6, 4, 5, 1.0, [[1, 1, 2, 2]]),
     ]
     images = [
         dict(id=1, file_name="COCO_val2014_000000000001.jpg", height=6, width=8),

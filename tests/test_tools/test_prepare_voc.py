@@ -1,24 +1,17 @@
 """Tests of tools/prepare_voc.py on a tiny VOC + SBD tree in the real formats."""
 
-import importlib.util
 import os
-import sys
 
 import numpy as np
 import pytest
 from PIL import Image
 from scipy.io import savemat
+from tool_test_utils import load_script
 
 from mmseg_l2g.datasets.label_io import load_label_file
 from mmseg_l2g.datasets.voc_wsss_dataset import VOC_CLASSES
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-_spec = importlib.util.spec_from_file_location(
-    "prepare_voc", os.path.join(ROOT, "tools", "prepare_voc.py")
-)
-prepare_voc = importlib.util.module_from_spec(_spec)
-sys.modules["prepare_voc"] = prepare_voc  # workers unpickle its functions by name
-_spec.loader.exec_module(prepare_voc)
+prepare_voc = load_script("tools/prepare_voc.py", register=True)
 
 H, W = 5, 6
 

@@ -28,7 +28,7 @@ def test_show_dir_and_tta_change_the_config_as_mmseg() -> None:
     assert cfg.default_hooks.visualization == dict(type="SegVisualizationHook", draw=True)
     assert cfg.visualizer.save_dir == "shown"
     assert cfg.model.type == "L2GTTAModel" and cfg.model.module.type == "L2GClassifier"
-    assert cfg.test_dataloader.dataset.pipeline[1].type == "TestTimeAug"
+    assert cfg.test_dataloader.dataset.pipeline == cfg.tta_pipeline
 
 
 def test_show_sets_show_and_wait_time() -> None:

@@ -1,4 +1,5 @@
 # PASCAL VOC 2012 + SBD (train_aug, 10,582 images) as tools/prepare_voc.py lays it out.
+_base_ = ["./l2g_wsss.py"]
 dataset_type = "VOCWSSSDataset"
 data_root = "data/VOCdevkit/VOC2012"
 short_side = 512  # the release resizes the image's short side to 512 (bicubic)
@@ -8,7 +9,6 @@ num_views = 6  # the release's N
 
 # The release's data protocol. Each choice switches back with --cfg-options (the
 # README's "Data protocol" table lists them with their pipeline indices).
-load = [dict(type="LoadWSSSImage")]
 global_view = [
     # Short side to 512, bicubic as PIL (the long side stops at 8x: no VOC / COCO
     # image is that elongated); the saliency map follows with nearest neighbour.
@@ -41,15 +41,13 @@ global_view = [
     # A random 448 x 448 crop, zero padding where the resized image is smaller.
     dict(type="RandomCrop", crop_size=(global_size, global_size)),
     dict(type="PadWithSaliency", size=(global_size, global_size), pad_val=dict(img=0, seg=255)),
-    dict(type="RandomFlipWithSaliency", prob=0.0),  # the release does not flip
+    dict(type="RandomFlip", prob=0.0),  # the release does not flip
 ]
-# The saliency map of the view divided by its own maximum (the release's).
-normalize_saliency = [dict(type="NormalizeSaliency", mode="max")]
 local_views = [
     dict(type="LocalCropTransform", num_views=num_views, crop_size=crop_size, mode="corners")
 ]
-pack = [dict(type="PackL2GInputs")]
 # L2G (attention transfer); with saliency (shape transfer); the plain-CAM baseline.
+load, pack, normalize_saliency = _base_.load, _base_.pack, _base_.normalize_saliency
 train_pipeline = load + global_view + local_views + pack
 sal_train_pipeline = (
     load + [dict(type="LoadSaliencyMap")] + global_view + normalize_saliency + local_views + pack
@@ -66,7 +64,6 @@ test_pipeline = [
 train_dataloader = dict(
     batch_size=3,
     num_workers=4,
-    persistent_workers=True,
     sampler=dict(type="DefaultSampler", shuffle=True),
     dataset=dict(
         type=dataset_type,
@@ -82,8 +79,6 @@ train_dataloader = dict(
 val_dataloader = dict(
     batch_size=1,
     num_workers=4,
-    persistent_workers=True,
-    sampler=dict(type="DefaultSampler", shuffle=False),
     dataset=dict(
         type=dataset_type,
         data_root=data_root,
@@ -91,11 +86,6 @@ val_dataloader = dict(
         label_file="ImageSets/Segmentation/val_cls.txt",
         data_prefix=dict(img_path="JPEGImages", seg_map_path="SegmentationClassAug"),
         pipeline=test_pipeline,
-        test_mode=True,
     ),
 )
 test_dataloader = val_dataloader
-val_evaluator = dict(type="IoUMetric", iou_metrics=["mIoU"])
-test_evaluator = val_evaluator
-# After training, stage 2 on 64 train images: logs pseudo-mask mIoU (best threshold).
-custom_hooks = [dict(type="CAMGenerationHook", num_images=64)]

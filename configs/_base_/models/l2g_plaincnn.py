@@ -10,18 +10,10 @@
 #   tools/train.py CONFIG --cfg-options model.backbone.init_cfg.type=Pretrained \
 #       model.backbone.init_cfg.checkpoint=PRETRAIN_CKPT \
 #       model.backbone.init_cfg.prefix=global_backbone.
+_base_ = ["./l2g.py"]
 num_classes = 4
 backbone = dict(type="PlainCNN", channels=(16, 32, 64, 64))
 model = dict(
-    type="L2GClassifier",
-    data_preprocessor=dict(type="L2GDataPreprocessor"),
     backbone=backbone,
     head=dict(type="CAMHead", in_channels=64, num_classes=num_classes),
-    share_weights=False,
-    with_local=True,
-    loss_transfer=dict(type="AttentionTransferLoss", loss_weight=10.0, feat_stride=8),
-    loss_shape=dict(type="ShapeTransferLoss", loss_weight=10.0, feat_stride=8, threshold=0.001),
-    local_cls_weight=1.0,
-    global_cls_weight=0.0,
-    test_cfg=dict(scales=(0.5, 1.0, 1.5, 2.0), flip=True, interp="bicubic", bg_thr=0.25),
 )

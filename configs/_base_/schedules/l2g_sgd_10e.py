@@ -1,5 +1,6 @@
 # The release's optimisation: SGD (nesterov) lr 0.001, 10 epochs, x0.1 at epoch 5;
 # the new layers (CAM classifier, PCM) at 10x (weights) / 20x (biases), other biases 2x.
+_base_ = ["./l2g_loops.py"]
 optim_wrapper = dict(
     type="OptimWrapper",
     optimizer=dict(type="SGD", lr=0.001, momentum=0.9, nesterov=True, weight_decay=5e-4),
@@ -17,16 +18,8 @@ optim_wrapper = dict(
 )
 param_scheduler = [dict(type="MultiStepLR", by_epoch=True, milestones=[5], gamma=0.1)]
 train_cfg = dict(type="EpochBasedTrainLoop", max_epochs=10, val_interval=10)
-val_cfg = dict(type="ValLoop")
-test_cfg = dict(type="TestLoop")
 default_hooks = dict(
-    timer=dict(type="IterTimerHook"),
-    logger=dict(type="LoggerHook", interval=50, log_metric_by_epoch=False),
-    param_scheduler=dict(type="ParamSchedulerHook"),
-    checkpoint=dict(type="CheckpointHook", by_epoch=True, interval=1, max_keep_ckpts=3),
-    sampler_seed=dict(type="DistSamplerSeedHook"),
-    finite_check=dict(type="FiniteTrainingHook"),  # no NaN weights saved
-    # draws only when tools/test.py --show / --show-dir turns it on (mmseg's)
-    visualization=dict(type="SegVisualizationHook"),
+    logger=dict(interval=50),
+    checkpoint=dict(by_epoch=True, interval=1, max_keep_ckpts=3),
 )
 log_processor = dict(by_epoch=True)

@@ -1,4 +1,5 @@
 # A short CPU schedule for the synthetic data.
+_base_ = ["./l2g_loops.py"]
 max_iters = 600
 # The CAM heads' learning-rate multiplier is 1 here; the release trains its new
 # layers at 10x (--cfg-options optim_wrapper.paramwise_cfg.custom_keys.conv_cam.lr_mult=10).
@@ -11,16 +12,8 @@ param_scheduler = [
     dict(type="PolyLR", eta_min=1e-4, power=0.9, begin=0, end=max_iters, by_epoch=False)
 ]
 train_cfg = dict(type="IterBasedTrainLoop", max_iters=max_iters, val_interval=max_iters)
-val_cfg = dict(type="ValLoop")
-test_cfg = dict(type="TestLoop")
 default_hooks = dict(
-    timer=dict(type="IterTimerHook"),
-    logger=dict(type="LoggerHook", interval=20, log_metric_by_epoch=False),
-    param_scheduler=dict(type="ParamSchedulerHook"),
-    checkpoint=dict(type="CheckpointHook", by_epoch=False, interval=200, max_keep_ckpts=2),
-    sampler_seed=dict(type="DistSamplerSeedHook"),
-    finite_check=dict(type="FiniteTrainingHook"),  # no NaN weights saved
-    # draws only when tools/test.py --show / --show-dir turns it on (mmseg's)
-    visualization=dict(type="SegVisualizationHook"),
+    logger=dict(interval=20),
+    checkpoint=dict(by_epoch=False, interval=200, max_keep_ckpts=2),
 )
 log_processor = dict(by_epoch=False)

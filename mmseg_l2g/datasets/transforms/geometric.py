@@ -1,9 +1,10 @@
-"""Resize, pad and flip that move the saliency map together with the image.
+"""Resize and pad that move the saliency map together with the image.
 
-mmcv's ``Resize``, ``Pad`` and ``RandomFlip`` only transform ``gt_seg_map``;
-these subclasses also transform ``gt_saliency`` (float32 (H, W) in [0, 1]), so
-the saliency map follows the global view through every geometric transform.
-mmseg's ``RandomCrop`` already crops every key in ``seg_fields``.
+``LoadSaliencyMap`` puts ``gt_saliency`` (float32 (H, W) in [0, 1]) in
+``seg_fields``. mmseg's ``RandomCrop`` and ``RandomFlip`` act on every key
+there (its flip gives the same arrays as a flip of its own would:
+``tests/test_datasets/test_library_equivalence.py``), so the pipelines use
+them. Resize and pad need the subclasses below (measured in the same test).
 """
 
 from typing import Tuple
@@ -11,7 +12,7 @@ from typing import Tuple
 import mmcv
 import numpy as np
 from mmcv.image.geometric import pillow_interp_codes
-from mmcv.transforms import Pad, RandomFlip, Resize
+from mmcv.transforms import Pad, Resize
 from mmseg.registry import TRANSFORMS
 from PIL import Image
 
@@ -47,6 +48,13 @@ class ResizeWithSaliency(Resize):
     side becomes ``short`` (unless the long side would pass ``long_cap``), as
     mmcv's ``imrescale``; with ``keep_ratio=False`` the image is squashed to
     ``scale``. See mmcv's ``Resize`` for the other arguments.
+
+    Why not mmseg's ``Resize`` (which resizes every ``seg_fields`` key): with
+    ``backend='cv2'`` it gives the same saliency map (nearest, equal arrays),
+    but with ``backend='pillow'`` (the VOC / COCO configs, the release's PIL
+    bicubic) mmcv's PIL resize refuses the float32 map (``AssertionError``:
+    uint8 only), and it resamples every field nearest, with no
+    ``saliency_interpolation``.
 
     Args:
         saliency_interpolation: how the saliency map is resampled to the
@@ -85,7 +93,9 @@ class PadWithSaliency(Pad):
     """mmcv ``Pad`` that also pads ``gt_saliency`` (with 0: not salient) when present.
 
     ``Pad(size=(w, h))`` pads the bottom and right of an image smaller than
-    ``size``; an image of that size is left as it is.
+    ``size``; an image of that size is left as it is. mmseg registers mmcv's
+    ``Pad``, which pads ``gt_seg_map`` only: the saliency map would keep its
+    smaller size.
     """
 
     def _pad_seg(self, results: dict) -> None:
@@ -95,16 +105,3 @@ class PadWithSaliency(Pad):
             results["gt_saliency"] = mmcv.impad(
                 saliency, shape=results["pad_shape"][:2], pad_val=0.0
             ).astype(np.float32)
-
-
-@TRANSFORMS.register_module()
-class RandomFlipWithSaliency(RandomFlip):
-    """mmcv ``RandomFlip`` that also flips ``gt_saliency`` when present."""
-
-    def _flip(self, results: dict) -> None:
-        super()._flip(results)
-        saliency = results.get("gt_saliency")
-        if saliency is not None:
-            results["gt_saliency"] = mmcv.imflip(
-                saliency, direction=results["flip_direction"]
-            ).copy()

@@ -63,6 +63,14 @@ def read_bgr_image(path: str, backend_args: Optional[dict] = None) -> np.ndarray
     Grey images are replicated to 3 channels; alpha is dropped; palette,
     CMYK and other colour modes are converted to RGB first.
 
+    Why not ``mmcv.imfrombytes(..., backend='pillow')``: it gives the same
+    pixels for grey, bilevel, palette, RGB, RGBA and CMYK files and EXIF
+    orientations, but pastes grey + alpha images onto a (124, 117, 104)
+    canvas (ours: the grey value, as for RGBA), saturates 16-bit images to
+    8 bits (ours: refused), returns a non-contiguous view, and its error on a
+    truncated file does not name the file
+    (``tests/test_datasets/test_library_equivalence.py``).
+
     Args:
         path: the image file.
         backend_args: MMEngine file backend arguments (None: inferred from the path).

@@ -4,8 +4,9 @@ After training (default), or every ``interval`` epochs / iterations, it runs
 stage 2 (:func:`mmseg_l2g.stage2.generate_pseudo_masks`, the code of
 ``tools/gen_pseudo.py``) on a subset of images with ground-truth masks and
 logs ``pseudo_miou`` (%, at the best threshold), ``pseudo_best_thr`` and
-``pseudo_miou_at_bg_thr``. The readout is the model's ``test_cfg`` (the one
-validation uses) unless ``settings`` gives another. With ``save_masks`` it
+``pseudo_miou_at_bg_thr``. The readout is the model's ``test_cfg`` and
+nothing else (stage 2's: its scales and flips; validation reads the same
+``test_cfg`` in one pass). With ``save_masks`` it
 writes the full pseudo-mask set into ``work_dir/<out_dir_name>`` after training.
 """
 
@@ -20,12 +21,8 @@ from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 from mmseg.registry import HOOKS
 
-from ...stage2 import (
-    PseudoMaskSettings,
-    build_stage2_dataset,
-    generate_pseudo_masks,
-    spread_indices_with_masks,
-)
+from ...datasets.builders import build_stage2_dataset, spread_indices_with_masks
+from ...stage2 import PseudoMaskSettings, generate_pseudo_masks
 
 
 @HOOKS.register_module()
@@ -41,7 +38,8 @@ class CAMGenerationHook(Hook):
         save_masks: after training, write the full set into ``work_dir/<out_dir_name>``.
         out_dir_name: folder under ``work_dir`` for ``save_masks``.
         settings: stage-2 settings (:class:`~mmseg_l2g.stage2.PseudoMaskSettings`
-            fields, e.g. ``dict(sweep=(0.1, 0.2), readout=dict(scales=(1.0,)))``).
+            fields, e.g. ``dict(sweep=(0.1, 0.2), batch_size=8)``); the readout
+            is ``model.test_cfg``.
     """
 
     priority = "LOW"

@@ -1,5 +1,9 @@
 """The CAM readout of the global network (the release's), configured by ``model.test_cfg``.
 
+:func:`read_cams` is the one implementation: stage 2, ``tools/test.py --tta``
+and (at one scale, unflipped: :meth:`CAMReadoutConfig.one_pass`) ``predict``
+all call it with the model's ``test_cfg``.
+
 For each scale the normalised batch is resized, stacked with its horizontal
 flip and run through the network in one forward pass; the raw logits of every
 pass are upsampled (bicubic by default) to the output size, the flipped ones
@@ -18,7 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import math
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -88,6 +92,10 @@ class CAMReadoutConfig:
                 f"unknown CAM readout (test_cfg) keys {unknown}; known: {sorted(known)}"
             )
         return cls(**values)
+
+    def one_pass(self) -> CAMReadoutConfig:
+        """This readout at the image's own scale, unflipped: one forward pass (``predict``)."""
+        return replace(self, scales=(1.0,), flip=False)
 
     @property
     def num_maps(self) -> int:

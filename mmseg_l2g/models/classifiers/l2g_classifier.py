@@ -4,14 +4,15 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 from mmengine.model import BaseModel
 from mmengine.structures import PixelData
 from mmseg.registry import MODELS
 
-from ...engine.checkpointing import CheckpointMismatchError
+from ...utils.errors import CheckpointMismatchError
 from ..heads.cam_head import CAMHead
 from ..losses.transfer_target import check_weight
+from ..postprocess.dense_crf import crf_image
+from ..postprocess.flip import flip_direction, undo_flip
 from ..postprocess.pseudo_mask import make_mask
 from .cam_readout import CAMReadoutConfig, present_classes, read_cams
 
@@ -57,20 +58,22 @@ def refuse_misfit_shapes(
 class L2GClassifier(BaseModel):
     """Global and local classification networks trained with L2G's transfer losses.
 
-    ``loss`` = ``local_cls_weight`` x multi-label soft margin of every local view
+    ``loss`` = ``local_cls_weight`` x ``loss_cls`` (multi-label soft margin) of every local view
     against its image's label + the transfer loss (``loss_shape`` for the images
     that have a saliency map, ``loss_transfer`` for the others) + an optional
     ``global_cls_weight`` x classification loss of the global network (0 by
     default: the paper shows it hurts). With ``with_local=False`` the model is
     the plain-CAM baseline: the global network alone with a classification loss.
 
-    ``predict`` is THE CAM readout (:meth:`inference`, configured by
-    ``test_cfg``: the release's multi-scale + flip mean of raw logits, bicubic,
-    ReLU, max-normalised) and its mask (:func:`make_mask`): ``pred_cam`` (C
-    channels at the original image size, absent classes zeroed) and
-    ``pred_sem_seg`` (0 = background, c = class c), so mmseg's ``IoUMetric``
-    scores during validation exactly the masks stage 2 writes at the same
-    settings. ``_forward`` returns the raw (B, C+1, h, w) logits.
+    ``test_cfg`` is the one CAM readout (:class:`CAMReadoutConfig`, parsed
+    here once): :meth:`inference` (stage 2, ``--tta``) reads its scales and
+    flips (the release's multi-scale + flip mean of raw logits, bicubic, ReLU,
+    max-normalised); :meth:`predict` (validation, the plain test) reads each
+    image once at the pipeline's scale, or, with ``tta=True``, as
+    :meth:`inference` does, and adds the mask (:func:`make_mask`):
+    ``pred_cam`` (C channels at the original image size, absent classes
+    zeroed) and ``pred_sem_seg`` (0 = background, c = class c).
+    ``_forward`` returns the raw (B, C+1, h, w) logits.
 
     Args:
         backbone: Backbone config of the global network (any mmseg / mmpretrain
@@ -87,9 +90,11 @@ class L2GClassifier(BaseModel):
             uses ``loss_transfer`` for every image.
         local_cls_weight: Weight of the local classification loss.
         global_cls_weight: Weight of a classification loss on the global network.
+        loss_cls: the classification loss config, scores and multi-hot labels
+            in (default ``MultiLabelSoftMarginLoss``, the release's).
         data_preprocessor: ``L2GDataPreprocessor`` config.
         test_cfg: the CAM readout (:class:`CAMReadoutConfig` keys: ``scales``,
-            ``flip``, ``interp``, ``fp16``, ``bg_thr``, ``crf``).
+            ``flip``, ``interp``, ``fp16``, ``bg_thr``, ``crf``, ``score``).
         train_cfg: accepted for mmseg's ``init_model``; unused.
         pretrained: accepted for mmseg's ``init_model``; must be ``None``
             (give pretrained weights through the backbone's ``init_cfg``).
@@ -108,6 +113,7 @@ class L2GClassifier(BaseModel):
         loss_shape: Optional[dict] = None,
         local_cls_weight: float = 1.0,
         global_cls_weight: float = 0.0,
+        loss_cls: Optional[dict] = None,
         data_preprocessor: Optional[dict] = None,
         test_cfg: Optional[dict] = None,
         train_cfg: Optional[dict] = None,
@@ -132,6 +138,7 @@ class L2GClassifier(BaseModel):
         self.with_local = with_local
         self.local_cls_weight = local_cls_weight
         self.global_cls_weight = global_cls_weight
+        self.loss_cls: nn.Module = MODELS.build(loss_cls or dict(type="MultiLabelSoftMarginLoss"))
         self.test_cfg = CAMReadoutConfig.from_cfg(test_cfg)
         self.train_cfg = train_cfg
         if with_local:
@@ -184,7 +191,7 @@ class L2GClassifier(BaseModel):
 
     def _class_loss(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         scores = CAMHead.class_scores(logits, self.num_classes)
-        return F.multilabel_soft_margin_loss(scores, labels.to(scores.dtype))
+        return self.loss_cls(scores, labels)
 
     def loss(
         self,
@@ -287,55 +294,91 @@ class L2GClassifier(BaseModel):
         inputs: torch.Tensor,
         classes: Sequence[torch.Tensor],
         out_size: Optional[Tuple[int, int]] = None,
-        test_cfg: Optional[CAMReadoutConfig] = None,
     ) -> List[torch.Tensor]:
-        """The CAM readout of normalised same-size images (see :func:`read_cams`).
+        """The CAM readout (``self.test_cfg``) of normalised same-size images (:func:`read_cams`).
+
+        Stage 2's and ``--tta``'s readout: every scale of ``test_cfg``, flipped
+        when it says so.
 
         Args:
             inputs: normalised (B, 3, H, W), as the data preprocessor gives.
             classes: per image, the 0-based class indices to read (long (n_i,)).
             out_size: (H', W') of the CAMs; default the input size.
-            test_cfg: readout settings; default ``self.test_cfg``.
 
         Returns:
             Per image, float32 (n_i, H', W') maps in [0, 1).
         """
-        cfg = test_cfg or self.test_cfg
         with torch.no_grad():
-            return read_cams(self.extract_cam_logits, inputs, classes, cfg, out_size)
+            return read_cams(self.extract_cam_logits, inputs, classes, self.test_cfg, out_size)
 
-    def predict(self, inputs: torch.Tensor, data_samples: Optional[List] = None) -> List:
+    def predict(
+        self, inputs: torch.Tensor, data_samples: Optional[List] = None, tta: bool = False
+    ) -> List:
         """Adds ``pred_cam`` and ``pred_sem_seg`` (at ``ori_shape``) to each data sample.
 
-        The classes read are the sample's ``gt_label``, or without one those
-        the global network predicts (sigmoid of the class score > 0.5).
+        The plain test (validation, ``tools/test.py``, ``inference_model``)
+        reads each image once, at the scale the pipeline gives, unflipped
+        (:meth:`CAMReadoutConfig.one_pass`); ``tta=True`` (``L2GTTAModel``,
+        ``tools/test.py --tta``) reads ``test_cfg``'s scales and flips, stage 2's
+        readout. ``bg_thr``, ``interp``, ``score``, ``crf`` and ``fp16`` are
+        ``test_cfg``'s in both. The images sharing an ``ori_shape`` share one
+        forward pass per scale. The classes read are the sample's ``gt_label``,
+        or without one those the global network predicts (sigmoid of the class
+        score > 0.5, one more pass at the pipeline's scale).
         """
         from mmseg.structures import SegDataSample
 
         if data_samples is None:
             data_samples = [SegDataSample() for _ in range(inputs.shape[0])]
+        readout = self.test_cfg if tta else self.test_cfg.one_pass()
         classes = self._classes(inputs, data_samples)
+        groups: Dict[Tuple[int, int], List[int]] = {}
         for index, sample in enumerate(data_samples):
             size = tuple(sample.metainfo.get("ori_shape", inputs.shape[-2:]))[:2]
-            cams = self.inference(inputs[index : index + 1], classes[index : index + 1], size)[0]
-            flip = sample.metainfo.get("flip", False)
-            if flip:
-                axis = -2 if sample.metainfo.get("flip_direction") == "vertical" else -1
-                cams = cams.flip(axis)
-            image = self._crf_image(inputs[index], size, flip) if self.test_cfg.crf else None
-            mask, _, _ = make_mask(
-                cams.half(),
-                classes[index],
-                self.test_cfg.bg_thr,
-                crf=self.test_cfg.crf,
-                image_rgb=image,
-                num_classes=self.num_classes + 1,
-            )
-            mask = torch.as_tensor(mask, device=cams.device).long()[None]
-            full = cams.new_zeros((self.num_classes, *size))
-            full[classes[index].to(cams.device)] = cams
-            sample.set_data(dict(pred_cam=PixelData(data=full), pred_sem_seg=PixelData(data=mask)))
+            groups.setdefault(size, []).append(index)
+        for size, indices in groups.items():
+            with torch.no_grad():
+                group_cams = read_cams(
+                    self.extract_cam_logits,
+                    inputs[indices],
+                    [classes[i] for i in indices],
+                    readout,
+                    size,
+                )
+            for index, cams in zip(indices, group_cams):
+                self._set_prediction(data_samples[index], inputs[index], cams, classes[index])
         return data_samples
+
+    def _set_prediction(
+        self, sample: Any, inputs: torch.Tensor, cams: torch.Tensor, classes: torch.Tensor
+    ) -> None:
+        """Sets ``pred_cam`` and ``pred_sem_seg`` of one sample from its (n, H, W) CAMs."""
+        direction = flip_direction(sample.metainfo)
+        cams = undo_flip(cams, direction)
+        size = tuple(cams.shape[-2:])
+        image = None
+        if self.test_cfg.crf is not None:
+            preprocessor = self.data_preprocessor
+            image = crf_image(
+                inputs,
+                size,
+                mean=preprocessor.mean,
+                std=preprocessor.std,
+                bgr=not getattr(preprocessor, "_channel_conversion", True),
+                flip=direction,
+            )
+        mask, _, _ = make_mask(
+            cams.half(),
+            classes,
+            self.test_cfg.bg_thr,
+            crf=self.test_cfg.crf,
+            image_rgb=image,
+            num_classes=self.num_classes + 1,
+        )
+        mask = torch.as_tensor(mask, device=cams.device).long()[None]
+        full = cams.new_zeros((self.num_classes, *size))
+        full[classes.to(cams.device)] = cams
+        sample.set_data(dict(pred_cam=PixelData(data=full), pred_sem_seg=PixelData(data=mask)))
 
     def _classes(self, inputs: torch.Tensor, data_samples: List) -> List[torch.Tensor]:
         """Per sample, the classes to read: its labels, else the predicted ones."""
@@ -351,10 +394,3 @@ class L2GClassifier(BaseModel):
                 c if c is not None else present_classes(predicted[i]) for i, c in enumerate(classes)
             ]
         return classes
-
-    def _crf_image(self, normalised: torch.Tensor, size: Tuple[int, int], flip: bool) -> Any:
-        """uint8 RGB (H, W, 3) image of a normalised input, at ``size``, for the CRF."""
-        image = self.data_preprocessor.denormalize(normalised[None])
-        image = F.interpolate(image, size=size, mode="bilinear", align_corners=False)[0]
-        image = image.flip(-1) if flip else image
-        return image.round().clamp(0, 255).byte().permute(1, 2, 0).cpu().numpy()

@@ -2,22 +2,15 @@
 
 from typing import Union
 
-import torch.nn as nn
-import torch.nn.functional as F
 from mmseg.registry import MODELS
 from torch import Tensor
 
-from .transfer_target import (
-    check_background_rule,
-    check_transfer_inputs,
-    check_weight,
-    local_attention_target,
-    roi_global_prediction,
-)
+from .transfer_loss_base import TransferLoss
+from .transfer_target import check_transfer_inputs, local_attention_target
 
 
 @MODELS.register_module()
-class AttentionTransferLoss(nn.Module):
+class AttentionTransferLoss(TransferLoss):
     """Mean squared error between the global prediction and the local attention target.
 
     For each local view i: ``G_i`` = softmax of the global logits RoI-aligned
@@ -26,13 +19,7 @@ class AttentionTransferLoss(nn.Module):
     ``loss_weight * mean((G - T) ** 2)`` over all views and elements. No
     gradient reaches the local logits.
 
-    Args:
-        loss_weight: lambda, the weight of the transfer loss (10 in the release).
-        feat_stride: input pixels per pixel of the global logits.
-        loss_name: key of this loss in the losses dict.
-        background: where the local target's background comes from:
-            ``'network'`` (the release), ``'complement'`` or a constant
-            background score (see :func:`local_attention_target`).
+    Args: those of :class:`TransferLoss`, the release's values by default.
     """
 
     def __init__(
@@ -42,13 +29,7 @@ class AttentionTransferLoss(nn.Module):
         loss_name: str = "loss_at",
         background: Union[str, float] = "network",
     ) -> None:
-        super().__init__()
-        check_background_rule(background)
-        check_weight("AttentionTransferLoss", "loss_weight", loss_weight)
-        self.background = background
-        self.loss_weight = loss_weight
-        self.feat_stride = feat_stride
-        self._loss_name = loss_name
+        super().__init__(loss_weight, feat_stride, loss_name, background)
 
     def forward(
         self, global_logits: Tensor, local_logits: Tensor, boxes: Tensor, labels: Tensor
@@ -69,12 +50,5 @@ class AttentionTransferLoss(nn.Module):
             global_logits, local_logits, boxes, labels, owner=type(self).__name__
         )
         target = local_attention_target(local_logits, labels, num_views, self.background)
-        prediction = roi_global_prediction(
-            global_logits, boxes, num_views, tuple(local_logits.shape[2:]), self.feat_stride
-        )
-        return self.loss_weight * F.mse_loss(prediction, target.to(prediction.dtype))
-
-    @property
-    def loss_name(self) -> str:
-        """Key of this loss in the losses dict (mmseg convention: starts with ``loss_``)."""
-        return self._loss_name
+        map_size = tuple(local_logits.shape[2:])
+        return self.weighted_mse(global_logits, boxes, num_views, map_size, target)

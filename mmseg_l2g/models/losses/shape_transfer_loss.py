@@ -2,24 +2,20 @@
 
 from typing import Union
 
-import torch.nn as nn
-import torch.nn.functional as F
 from mmseg.registry import MODELS
 from torch import Tensor
 
+from .transfer_loss_base import TransferLoss
 from .transfer_target import (
-    check_background_rule,
     check_transfer_inputs,
-    check_weight,
     local_attention_target,
     resize_saliency,
-    roi_global_prediction,
     shape_target,
 )
 
 
 @MODELS.register_module()
-class ShapeTransferLoss(nn.Module):
+class ShapeTransferLoss(TransferLoss):
     """Mean squared error between the global prediction and a saliency-shaped target.
 
     For each local view i: ``B_i = (T_i > threshold)`` with ``T_i`` the local
@@ -30,15 +26,9 @@ class ShapeTransferLoss(nn.Module):
     global logits RoI-aligned over the view's box. No gradient reaches the
     local logits.
 
-    Args:
-        loss_weight: lambda, the weight of the transfer loss (10 in the release).
-        feat_stride: input pixels per pixel of the global logits.
+    Args: those of :class:`TransferLoss` (the release's values by default), and
         threshold: tau, the attention value above which a pixel belongs to a
             channel's mask (0.001 in the release).
-        loss_name: key of this loss in the losses dict.
-        background: where the local target's background comes from:
-            ``'network'`` (the release), ``'complement'`` or a constant
-            background score (see :func:`local_attention_target`).
     """
 
     def __init__(
@@ -49,14 +39,8 @@ class ShapeTransferLoss(nn.Module):
         loss_name: str = "loss_st",
         background: Union[str, float] = "network",
     ) -> None:
-        super().__init__()
-        check_background_rule(background)
-        check_weight("ShapeTransferLoss", "loss_weight", loss_weight)
-        self.background = background
-        self.loss_weight = loss_weight
-        self.feat_stride = feat_stride
+        super().__init__(loss_weight, feat_stride, loss_name, background)
         self.threshold = threshold
-        self._loss_name = loss_name
 
     def forward(
         self,
@@ -68,12 +52,7 @@ class ShapeTransferLoss(nn.Module):
     ) -> Tensor:
         """Compute the loss.
 
-        Args:
-            global_logits: (B, K, H, W) global logits, K = C+1, background last.
-            local_logits: (B*N, K, h, w) local logits, the N views of an image
-                consecutive.
-            boxes: (B*N, 4) view boxes x1, y1, x2, y2 in global-view input pixels.
-            labels: (B, C) multi-hot image labels.
+        Args: those of :meth:`AttentionTransferLoss.forward`, and
             saliency: (B*N, 1, hs, ws) saliency crop of each view, in [0, 1].
 
         Returns:
@@ -86,12 +65,4 @@ class ShapeTransferLoss(nn.Module):
         attention = local_attention_target(local_logits, labels, num_views, self.background)
         salient = resize_saliency(saliency.to(attention.device, attention.dtype), map_size)
         target = shape_target(attention, salient, self.threshold)
-        prediction = roi_global_prediction(
-            global_logits, boxes, num_views, map_size, self.feat_stride
-        )
-        return self.loss_weight * F.mse_loss(prediction, target.to(prediction.dtype))
-
-    @property
-    def loss_name(self) -> str:
-        """Key of this loss in the losses dict (mmseg convention: starts with ``loss_``)."""
-        return self._loss_name
+        return self.weighted_mse(global_logits, boxes, num_views, map_size, target)

@@ -4,15 +4,19 @@ Runs through the optional package ``pydensecrf2`` (module ``pydensecrf``):
 ``pip install pydensecrf2``. The defaults are deeplab-pytorch's CRF settings for
 PASCAL VOC (``configs/voc12.yaml``): 10 mean-field iterations, a smoothness
 kernel of std 1 px and weight 3, an appearance kernel of std 67 px / 3 colour
-levels and weight 4.
+levels and weight 4. :func:`crf_image` rebuilds the CRF's image from a network
+input (the one place that does it).
 """
 
 from types import ModuleType
-from typing import Optional
+from typing import Optional, Sequence, Tuple
 
 import numpy as np
+import torch
+import torch.nn.functional as F
 
 from ...io import IGNORE_INDEX
+from .flip import undo_flip
 
 INSTALL_HINT = "pip install pydensecrf2"
 PROB_FLOOR = 1e-5  # probabilities are clipped here before the unary -log(p)
@@ -41,6 +45,54 @@ def _check_image(image: np.ndarray, height: int, width: int) -> np.ndarray:
             f"dense CRF: image is {image.shape[:2]} but the scores are {(height, width)}"
         )
     return np.ascontiguousarray(image)
+
+
+def crf_image(
+    image: torch.Tensor,
+    size: Tuple[int, int],
+    mean: Optional[torch.Tensor] = None,
+    std: Optional[torch.Tensor] = None,
+    bgr: bool = False,
+    padding: Sequence[int] = (0, 0, 0, 0),
+    flip: Optional[str] = None,
+) -> np.ndarray:
+    """The uint8 (H, W, 3) RGB image the CRF needs, from one network input.
+
+    The one rebuild of the CRF's image (the classifier's ``predict``, the
+    segmenter without an image file, stage 2): undoes the normalisation,
+    removes the padding, flips back along the direction the pipeline flipped,
+    resizes (bilinear) to ``size``, rounds to uint8.
+
+    Args:
+        image: (C, h, w) input, C = 3 (or 1: grey, repeated), float or uint8.
+        size: (H, W) of the scores the CRF refines.
+        mean: per-channel mean to add back after multiplying by ``std``
+            (broadcastable to (C, 1, 1)); ``None``: not normalised.
+        std: per-channel standard deviation (with ``mean``).
+        bgr: the channels are BGR (else RGB).
+        padding: (left, right, top, bottom) pixels of padding to remove.
+        flip: the direction the pipeline flipped the image in (``'horizontal'``,
+            ``'vertical'``, ``'diagonal'``); ``None``: not flipped.
+
+    Returns:
+        Contiguous uint8 (H, W, 3) RGB array.
+    """
+    if image.ndim != 3 or image.shape[0] not in (1, 3):
+        raise ValueError(f"dense CRF: needs a (1 or 3, h, w) input, got {tuple(image.shape)}")
+    image = image.detach().float()
+    if mean is not None:
+        image = image * torch.as_tensor(std).to(image) + torch.as_tensor(mean).to(image)
+    image = image.expand(3, -1, -1)
+    if bgr:
+        image = image.flip(0)
+    left, right, top, bottom = (int(p) for p in padding)
+    image = image[:, top : image.shape[1] - bottom, left : image.shape[2] - right]
+    image = undo_flip(image, flip)
+    if tuple(image.shape[-2:]) != tuple(size):
+        image = F.interpolate(image[None], size=tuple(size), mode="bilinear", align_corners=False)
+        image = image[0]
+    image = image.round().clamp(0, 255).to(torch.uint8).permute(1, 2, 0)
+    return np.ascontiguousarray(image.cpu().numpy())
 
 
 def dense_crf(

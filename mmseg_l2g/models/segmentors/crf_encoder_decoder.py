@@ -5,14 +5,14 @@ from typing import Optional, Tuple
 import mmcv
 import numpy as np
 import torch
-import torch.nn.functional as F
 from mmengine import fileio
 from mmengine.structures import PixelData
 from mmseg.models.segmentors import EncoderDecoder
 from mmseg.registry import MODELS
 from mmseg.utils import OptSampleList, SampleList
 
-from ..postprocess.dense_crf import crf_settings, dense_crf
+from ..postprocess.dense_crf import crf_image, crf_settings, dense_crf
+from ..postprocess.flip import flip_direction
 
 LOG_FLOOR = 1e-8  # marginals are clamped here before the log written to ``seg_logits``
 
@@ -93,21 +93,14 @@ class CRFEncoderDecoder(EncoderDecoder):
         self, inputs: torch.Tensor, meta: dict, size: Tuple[int, int]
     ) -> np.ndarray:
         """Undoes the data preprocessor (normalisation, padding, flip) on one input."""
-        image = inputs.detach().float()
         preprocessor = self.data_preprocessor
-        if getattr(preprocessor, "_enable_normalize", False):
-            image = image * preprocessor.std.to(image) + preprocessor.mean.to(image)
-        if image.shape[0] == 1:
-            image = image.expand(3, -1, -1)
-        elif image.shape[0] != 3:
-            raise ValueError(f"dense CRF: needs a 1- or 3-channel input, got {image.shape[0]}")
-        if not getattr(preprocessor, "channel_conversion", False):
-            image = image.flip(0)  # loaded BGR (mmseg's LoadImageFromFile) -> RGB
-        left, right, top, bottom = meta.get("img_padding_size", meta.get("padding_size", [0] * 4))
-        image = image[:, top : image.shape[1] - bottom, left : image.shape[2] - right]
-        if meta.get("flip"):
-            image = image.flip(2 if meta.get("flip_direction") == "horizontal" else 1)
-        if tuple(image.shape[-2:]) != tuple(size):
-            image = F.interpolate(image[None], size=size, mode="bilinear", align_corners=False)[0]
-        image = image.clamp(0, 255).round().to(torch.uint8).permute(1, 2, 0)
-        return np.ascontiguousarray(image.cpu().numpy())
+        normalised = getattr(preprocessor, "_enable_normalize", False)
+        return crf_image(
+            inputs,
+            size,
+            mean=preprocessor.mean if normalised else None,
+            std=preprocessor.std if normalised else None,
+            bgr=not getattr(preprocessor, "channel_conversion", False),  # mmseg loads BGR
+            padding=meta.get("img_padding_size", meta.get("padding_size", [0] * 4)),
+            flip=flip_direction(meta),
+        )

@@ -1,35 +1,34 @@
-"""Builds stage 2's inputs from a config: the trained classifier and the dataset."""
+"""Builds from a config: the config (a tool's readout flags merged) and the CAM model."""
 
 from __future__ import annotations
 
 import copy
 import json
 import os.path as osp
-from typing import Any, Dict, List, Optional, Union
+from typing import Any, Dict, Optional, Union
 
 import torch
-from mmengine.config import Config, ConfigDict
-from mmengine.dataset import BaseDataset
+from mmengine.config import Config
 from mmengine.registry import init_default_scope
-from mmseg.registry import DATASETS, MODELS
+from mmseg.registry import MODELS
 
 from ..engine.checkpointing import file_sha256, load_weights_strict
 from ..models.classifiers import L2GClassifier
-
-# Dataset wrappers whose inner ``dataset`` is the WSSS dataset.
-_WRAPPER_KEYS = ("dataset",)
+from ..models.classifiers.cam_readout import CAMReadoutConfig
+from ..utils.package_files import resolve_config
 
 
 def load_config(config: str, cfg_options: Optional[Dict[str, Any]] = None) -> Config:
     """Reads a config, merges ``--cfg-options`` and sets its default scope.
 
     Args:
-        config: the config file.
+        config: the config file, or ``mmseg_l2g::REL`` (a config shipped with the package).
         cfg_options: dotted overrides (``{'a.b': 1}``).
 
     Returns:
         The config.
     """
+    config = resolve_config(config)
     if not osp.isfile(config):
         raise FileNotFoundError(f"config not found: {config}")
     cfg = Config.fromfile(config)
@@ -67,65 +66,25 @@ def build_cam_model(
     return model.to(device).eval()
 
 
-def dataset_config(cfg: Config, split: str) -> ConfigDict:
-    """The WSSS dataset config of ``<split>_dataloader``, unwrapped, with no pipeline.
+def merge_readout(cfg: Config, **overrides: Any) -> CAMReadoutConfig:
+    """Merges readout overrides (a tool's flags) into ``cfg.model.test_cfg``, before the build.
+
+    The model parses ``test_cfg`` into its readout; this is the one place a
+    command line changes it. Overrides that are ``None`` (flags not given)
+    leave the config's value.
 
     Args:
-        cfg: the config.
-        split: ``'train'``, ``'val'`` or ``'test'``.
+        cfg: the config; ``cfg.model.test_cfg`` is replaced in place.
+        **overrides: :class:`CAMReadoutConfig` keys (``scales``, ``bg_thr``, ...).
 
     Returns:
-        A copy of the dataset config ready for ``DATASETS.build``.
+        The merged readout, parsed (so bad values fail before anything runs);
+        the readout of CAM files when no model is built.
     """
-    key = f"{split}_dataloader"
-    loader = cfg.get(key)
-    if not loader or "dataset" not in loader:
-        raise KeyError(f"config {cfg.filename} has no {key}.dataset for --split {split}")
-    dataset_cfg = copy.deepcopy(loader["dataset"])
-    while any(isinstance(dataset_cfg.get(k), dict) for k in _WRAPPER_KEYS):
-        dataset_cfg = dataset_cfg["dataset"]
-    dataset_cfg["pipeline"] = []
-    dataset_cfg.pop("indices", None)
-    return dataset_cfg
-
-
-def build_stage2_dataset(cfg_or_dataset: Union[dict, Any]) -> Any:
-    """Builds a WSSS dataset from a config dict (pipeline emptied); unwraps a built one.
-
-    Args:
-        cfg_or_dataset: a dataset config or an already built dataset.
-
-    Returns:
-        The (fully initialised) dataset.
-    """
-    if not isinstance(cfg_or_dataset, dict):
-        dataset = cfg_or_dataset
-        while not isinstance(dataset, BaseDataset) and hasattr(dataset, "dataset"):
-            dataset = dataset.dataset
-        return dataset
-    dataset_cfg = copy.deepcopy(cfg_or_dataset)
-    dataset_cfg["pipeline"] = []
-    dataset = DATASETS.build(dataset_cfg)
-    dataset.full_init()
-    return dataset
-
-
-def spread_indices_with_masks(dataset: Any, limit: int) -> List[int]:
-    """Up to ``limit`` dataset indices with a ground-truth mask, evenly spread, in order."""
-    with_masks = [
-        i for i in range(len(dataset)) if dataset.get_data_info(i).get("seg_map_path") is not None
-    ]
-    if len(with_masks) <= limit:
-        return with_masks
-    step = len(with_masks) / limit
-    return [with_masks[int(i * step)] for i in range(limit)]
-
-
-def readout_settings(cfg: Config, **overrides: Any) -> Dict[str, Any]:
-    """The config's ``model.test_cfg`` (the CAM readout) with the ``overrides`` not ``None``."""
-    readout = dict(cfg.model.get("test_cfg") or {})
-    readout.update({key: value for key, value in overrides.items() if value is not None})
-    return readout
+    test_cfg = dict(cfg.model.get("test_cfg") or {})
+    test_cfg.update({key: value for key, value in overrides.items() if value is not None})
+    cfg.model.test_cfg = test_cfg
+    return CAMReadoutConfig.from_cfg(test_cfg)
 
 
 def checkpoint_identity(checkpoint: str) -> Dict[str, str]:
