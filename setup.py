@@ -20,7 +20,17 @@ MMSegmentation environment keeps its torch, mmcv and mmseg (docs/installation.md
 ``tools/install.sh`` is the pinned development / CI environment instead.
 """
 
+import os
+import os.path as osp
+import shutil
+import sys
+
 from setuptools import find_packages, setup
+
+# What a user runs beside the package, shipped inside it as OpenMMLab packages do
+# (``mmseg_l2g/.mim/``): ``mim train mmseg_l2g CONFIG`` runs ``.mim/tools/train.py`` and
+# ``_base_ = 'mmseg_l2g::...'`` reads ``.mim/configs``.
+MIM_FILES = ("configs", "tools", "demo", "model-index.yml")
 
 INSTALL_REQUIRES = [
     "torch>=2.1",
@@ -50,6 +60,32 @@ def read_readme() -> str:
         return f.read()
 
 
+def add_mim_extension() -> None:
+    """Links (editable install) or copies (wheel, sdist) ``MIM_FILES`` into ``mmseg_l2g/.mim``."""
+    if "develop" in sys.argv or "editable_wheel" in sys.argv:
+        mode = "symlink"
+    elif any(command in sys.argv for command in ("sdist", "bdist_wheel", "build", "build_py")):
+        mode = "copy"
+    else:
+        return
+    root = osp.dirname(osp.abspath(__file__))
+    mim_dir = osp.join(root, "mmseg_l2g", ".mim")
+    os.makedirs(mim_dir, exist_ok=True)
+    for name in MIM_FILES:
+        src, dst = osp.join(root, name), osp.join(mim_dir, name)
+        if osp.islink(dst) or osp.isfile(dst):
+            os.remove(dst)
+        elif osp.isdir(dst):
+            shutil.rmtree(dst)
+        if mode == "symlink":
+            os.symlink(osp.relpath(src, mim_dir), dst)
+        elif osp.isdir(src):
+            shutil.copytree(src, dst, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        else:
+            shutil.copyfile(src, dst)
+
+
+add_mim_extension()
 setup(
     name="mmseg_l2g",
     version=read_version(),
@@ -57,12 +93,14 @@ setup(
     long_description=read_readme(),
     long_description_content_type="text/markdown",
     packages=find_packages(include=["mmseg_l2g", "mmseg_l2g.*"]),
+    include_package_data=True,  # MANIFEST.in: the .mim files
     python_requires=">=3.9",
     install_requires=INSTALL_REQUIRES,
     extras_require={
         "tests": ["pytest", "ruff", "pycocotools"],
         "coco": ["pycocotools"],  # tools/prepare_coco.py: the community's masks
         "crf": ["pydensecrf2"],
+        "mim": ["openmim"],  # mim train / mim test mmseg_l2g CONFIG
     },
     license="Apache-2.0",
     classifiers=[

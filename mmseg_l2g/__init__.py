@@ -7,6 +7,9 @@ config reaches them with ``custom_imports = dict(imports=['mmseg_l2g'])`` and
 
 from . import apis, datasets, engine, evaluation, models, stage2, visualization  # noqa: F401
 from .engine import hooks  # noqa: F401  (after stage2, which the hook uses)
+from .utils.package_files import register_config_scope
 from .version import __version__
+
+register_config_scope()  # _base_ = 'mmseg_l2g::...' in a user's config
 
 __all__ = ["__version__"]

@@ -11,6 +11,7 @@ import torch
 from mmengine.config import Config, DictAction
 
 from ..utils.cli import add_debug_arg, check_folder_arg
+from ..utils.package_files import resolve_config
 from .distributed import LAUNCHERS, configure_cpu_distributed
 
 
@@ -45,6 +46,7 @@ def load_runner_config(args: argparse.Namespace) -> Config:
         FileNotFoundError: the config file does not exist.
         NotADirectoryError: ``--work-dir`` is, or lies under, a file.
     """
+    args.config = resolve_config(args.config)  # a file, or mmseg_l2g::REL
     if not osp.isfile(args.config):
         raise FileNotFoundError(f"config file not found: {args.config}")
     check_folder_arg(args.work_dir, "--work-dir")

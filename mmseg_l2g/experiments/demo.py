@@ -115,6 +115,7 @@ def run_demo(
     data_root = osp.abspath(data_root)
     dataset = dataset_arguments(data_root, classes_file, saliency_dir)
     names = class_names(data_root, classes_file)
+    check_data(data_root, len(names) - 1, saliency_dir or "Saliency")
     experiment = run_experiment(
         stages,
         ExperimentPlan(
@@ -242,6 +243,31 @@ def dataset_arguments(
         arguments["data_prefix.seg_map_path"] = "SegmentationClass"
         arguments["data_prefix.sal_path"] = saliency_dir
     return arguments
+
+
+def check_data(data_root: str, num_classes: int, saliency_dir: str, shown: int = 20) -> None:
+    """Stops before any training when the folder would fail a stage (see ``check_voc_folder``).
+
+    Raises:
+        ValueError: the problems found (the first ``shown``, and how many more).
+        FileNotFoundError: no saliency folder (L2G + saliency and the fused columns need it).
+    """
+    from ..datasets.folder_check import check_voc_folder
+
+    start = time.time()
+    problems = check_voc_folder(data_root, num_classes, saliency_dir)
+    if problems:  # one line: the tools' error handler prints the first line of a message
+        more = f"; ... and {len(problems) - shown} more" if len(problems) > shown else ""
+        raise ValueError(
+            f"{data_root}: {len(problems)} problem(s) found before training "
+            f"({time.time() - start:.1f} s): " + "; ".join(problems[:shown]) + more
+        )
+    if not osp.isdir(osp.join(data_root, saliency_dir)):
+        raise FileNotFoundError(
+            f"{osp.join(data_root, saliency_dir)}: no saliency folder; L2G + saliency and the "
+            "fused columns need one grey PNG per image (0 background .. 255 salient): add the "
+            "folder or name yours with --saliency-dir"
+        )
 
 
 def class_names(data_root: str, classes_file: Optional[str]) -> tuple:

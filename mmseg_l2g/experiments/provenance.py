@@ -5,13 +5,13 @@ import subprocess
 import sys
 from typing import Any, Dict, Optional
 
-from .stages import REPO_ROOT
+from ..utils.package_files import CHECKOUT_DIR
 
 
 def _git(*args: str) -> Optional[str]:
     try:
         done = subprocess.run(
-            ["git", *args], cwd=REPO_ROOT, capture_output=True, text=True, check=True
+            ["git", *args], cwd=CHECKOUT_DIR, capture_output=True, text=True, check=True
         )
     except (OSError, subprocess.CalledProcessError):
         return None
@@ -31,7 +31,7 @@ def provenance(args: Dict[str, Any], script: str) -> Dict[str, Any]:
     """
     status = _git("status", "--porcelain", "--untracked-files=no")
     return dict(
-        script=osp.relpath(osp.abspath(script), REPO_ROOT),
+        script=osp.relpath(osp.abspath(script), CHECKOUT_DIR),
         args=args,
         command=" ".join([sys.executable, *sys.argv]),
         git_commit=_git("rev-parse", "HEAD"),

@@ -11,10 +11,10 @@ from collections import deque
 from typing import Dict, Iterable, List, Optional, Sequence
 
 from ..engine.checkpointing import latest_checkpoint
+from ..utils.package_files import package_file, resolve_config
 
 # Starts the line of pipeline.log that records each stage's command.
 COMMAND_MARK = "===== "
-REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 # The one line a tool's error handler prints (mmseg_l2g.utils.cli), or a traceback's last.
 _ERROR_LINE = re.compile(r"^(\S+\.py: (internal )?error|[A-Za-z_.]*(Error|Exception))\b")
 _TAIL_LINES = 200
@@ -42,7 +42,11 @@ class StageRunner:
 
     Each stage is its own process (a fresh MMEngine Runner, logger and memory),
     its output streamed to the console and appended to ``<work_dir>/pipeline.log``.
-    A stage whose result already exists is skipped, so a rerun resumes.
+    A stage whose result already exists is skipped, so a rerun resumes. The tools
+    and configs are the installed package's (``mmseg_l2g/.mim``) or the checkout's
+    (:func:`~mmseg_l2g.utils.package_files.package_file`), given by absolute path;
+    the tools run in the caller's working directory, so relative paths mean the same
+    to them as to the caller.
 
     Args:
         work_dir: the pipeline's output folder.
@@ -69,7 +73,6 @@ class StageRunner:
             log.flush()
             proc = subprocess.Popen(
                 cmd,
-                cwd=REPO_ROOT,
                 env=env,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
@@ -109,7 +112,7 @@ class StageRunner:
         if osp.isfile(done):
             print(f"[pipeline] {name}: done before, reusing {work_dir}", flush=True)
             return latest_checkpoint(work_dir)
-        args = ["tools/train.py", config, "--work-dir", work_dir]
+        args = [package_file("tools", "train.py"), resolve_config(config), "--work-dir", work_dir]
         if osp.isfile(osp.join(work_dir, "last_checkpoint")):
             args.append("--resume")
         self.run(name, args + _cfg_options(options or {}))
@@ -127,7 +130,7 @@ class StageRunner:
     ) -> dict:
         """Runs stage 2 into ``<work_dir>/<name>``; returns its ``metrics.json`` (or {})."""
         out_dir = osp.join(self.work_dir, name)
-        args = ["tools/gen_pseudo.py", config]
+        args = [package_file("tools", "gen_pseudo.py"), resolve_config(config)]
         if checkpoint is not None:
             args.append(checkpoint)
         self.run(name, args + ["--out-dir", out_dir, *extra] + _cfg_options(options or {}))
@@ -142,7 +145,13 @@ class StageRunner:
     ) -> dict:
         """Runs ``tools/test.py``; returns the metrics MMEngine wrote (``<ts>/<ts>.json``)."""
         work_dir = osp.join(self.work_dir, name)
-        args = ["tools/test.py", config, checkpoint, "--work-dir", work_dir]
+        args = [
+            package_file("tools", "test.py"),
+            resolve_config(config),
+            checkpoint,
+            "--work-dir",
+            work_dir,
+        ]
         self.run(name, args + _cfg_options(options or {}))
         runs = sorted(
             d for d in os.listdir(work_dir) if osp.isfile(osp.join(work_dir, d, f"{d}.json"))

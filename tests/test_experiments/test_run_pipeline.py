@@ -34,9 +34,22 @@ def check_summary(summary: dict) -> None:
         assert 0.0 <= summary[key] <= (100.0 if key != "seconds" else math.inf)
 
 
-def test_tiny_pipeline_runs_every_stage(tmp_path) -> None:
-    work_dir = tmp_path / "demo"
-    run_pipeline("--work-dir", str(work_dir))
+def test_tiny_pipeline_runs_every_stage_from_an_install(installed_wheel) -> None:
+    # The demo as a user of a regular install runs it: the installed package's tool, from
+    # a folder outside the checkout, with a relative --work-dir.
+    python, outside = installed_wheel
+    tool = subprocess.run(
+        [python, "-c", "from mmseg_l2g.utils.package_files import package_file; "
+         "print(package_file('tools', 'run_pipeline.py'))"],
+        cwd=outside, capture_output=True, text=True, check=True,
+    ).stdout.strip()  # fmt: skip
+    assert "site-packages" in tool and not tool.startswith(REPO)
+    proc = subprocess.run(
+        [python, tool, "--budget", "tiny", "--quiet", "--work-dir", "demo"],
+        cwd=outside, capture_output=True, text=True, timeout=1500,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    work_dir = outside / "demo"
     summary = json.loads((work_dir / "summary.json").read_text())
     check_summary(summary)
     # Every classifier started from the one pretrained backbone, with fresh heads.
