@@ -36,7 +36,6 @@ if __package__ in (None, ""):
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from benchmarks.common import (
     Ratio,
@@ -115,22 +114,14 @@ def forward_inputs(
     flip: bool,
 ) -> List[torch.Tensor]:
     """The network inputs the model's CAM readout builds, for batches of ``batch_size`` images."""
-    from mmseg_l2g.models.classifiers.cam_readout import scaled_size
+    from mmseg_l2g.models.classifiers.cam_readout import scaled_inputs
 
     device = next(model.parameters()).device
     inputs = []
     for start in range(0, len(imgs), batch_size):
         batch = torch.from_numpy(np.stack(imgs[start : start + batch_size])).permute(0, 3, 1, 2)
         normed = model.data_preprocessor(dict(inputs=batch.to(device)), False)["inputs"]
-        height, width = normed.shape[-2:]
-        for scale in scales:
-            size = scaled_size(height, width, scale)
-            x = normed
-            if size != (height, width):
-                x = F.interpolate(
-                    normed, size=size, mode="bilinear", align_corners=False, antialias=scale < 1
-                )
-            inputs.append(torch.cat([x, x.flip(-1)]) if flip else x)
+        inputs.extend(scaled_inputs(normed, scale, flip) for scale in scales)
     return inputs
 
 

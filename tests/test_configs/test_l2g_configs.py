@@ -84,6 +84,15 @@ def _shrink(cfg: Config, global_size: int = 64, crop: int = 48) -> None:
         backbone.base_channels = 16
         backbone.stem_channels = 16
         cfg.model.head.in_channels = 512
+    elif backbone.type == "mmpretrain.VisionTransformer":
+        backbone.arch = dict(embed_dims=48, num_layers=2, num_heads=3, feedforward_channels=96)
+        cfg.model.head.in_channels = 48
+    elif backbone.type == "mmpretrain.SwinTransformer":
+        backbone.arch = dict(embed_dims=24, depths=[1, 1, 1, 1], num_heads=[1, 1, 1, 1])
+        cfg.model.head.in_channels = 192
+    elif backbone.type == "mmpretrain.ConvNeXt":
+        backbone.arch = dict(depths=[1, 1, 1, 1], channels=[8, 16, 32, 64])
+        cfg.model.head.in_channels = 64
     if cfg.train_cfg.type == "IterBasedTrainLoop":
         cfg.train_cfg.max_iters = 1
         cfg.train_cfg.val_interval = 1

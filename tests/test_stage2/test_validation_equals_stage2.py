@@ -19,6 +19,7 @@ from mmengine.dataset import pseudo_collate
 from mmseg.evaluation import IoUMetric
 from mmseg.registry import DATASETS, MODELS
 
+from benchmarks.bench_validation import ForwardCounter
 from mmseg_l2g.apis import build_cam_model, load_config
 from mmseg_l2g.datasets.label_io import read_index_mask
 from mmseg_l2g.datasets.synthetic import make_synthetic
@@ -40,21 +41,6 @@ def data_root(tmp_path_factory) -> str:
     root = str(tmp_path_factory.mktemp("one_readout") / "data")
     make_synthetic(root, NUM_IMAGES, 1, seed=3, size=48, num_workers=1, progress=False)
     return root
-
-
-class ForwardCounter:
-    """Counts the model's forward passes: calls and the images they carry."""
-
-    def __init__(self, model: torch.nn.Module) -> None:
-        self.calls, self.images = 0, 0
-        original = model.extract_cam_logits
-
-        def counted(inputs: torch.Tensor) -> torch.Tensor:
-            self.calls += 1
-            self.images += int(inputs.shape[0])
-            return original(inputs)
-
-        model.extract_cam_logits = counted
 
 
 def _dataset(root: str, pipeline: list):

@@ -142,6 +142,19 @@ def normalise_cams(maps: torch.Tensor) -> torch.Tensor:
     return cams / (cams.amax(dim=(-2, -1), keepdim=True) + NORM_EPS)
 
 
+def scaled_inputs(inputs: torch.Tensor, scale: float, flip: bool) -> torch.Tensor:
+    """The network input of one readout scale: ``inputs`` resized (bilinear, antialiased
+    when shrinking), followed by its horizontal flips when ``flip`` (2B images)."""
+    height, width = inputs.shape[-2:]
+    size = scaled_size(height, width, scale)
+    scaled = inputs
+    if size != (height, width):
+        scaled = F.interpolate(
+            inputs, size=size, mode="bilinear", align_corners=False, antialias=scale < 1
+        )
+    return torch.cat([scaled, scaled.flip(-1)], dim=0) if flip else scaled
+
+
 def read_cams(
     cam_logits: Callable[[torch.Tensor], torch.Tensor],
     inputs: torch.Tensor,
@@ -179,14 +192,7 @@ def read_cams(
     union_index = torch.tensor(channels).to(device, non_blocking=True)
     total = torch.zeros((batch, len(channels), *out_size), device=device)
     for scale in cfg.scales:
-        size = scaled_size(height, width, scale)
-        scaled = inputs
-        if size != (height, width):
-            scaled = F.interpolate(
-                inputs, size=size, mode="bilinear", align_corners=False, antialias=scale < 1
-            )
-        if cfg.flip:
-            scaled = torch.cat([scaled, scaled.flip(-1)], dim=0)
+        scaled = scaled_inputs(inputs, scale, cfg.flip)
         with _autocast(device, cfg.fp16):
             logits = cam_logits(scaled)
         if logits.ndim != 4 or logits.shape[0] != scaled.shape[0]:

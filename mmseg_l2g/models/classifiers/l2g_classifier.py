@@ -15,6 +15,7 @@ from ..postprocess.dense_crf import crf_image
 from ..postprocess.flip import flip_direction, undo_flip
 from ..postprocess.pseudo_mask import make_mask
 from .cam_readout import CAMReadoutConfig, present_classes, read_cams
+from .feat_stride import loss_cfg_with_stride, measure_feat_stride, resolve_feat_stride
 
 ForwardResults = Union[Dict[str, torch.Tensor], List, torch.Tensor]
 
@@ -75,9 +76,16 @@ class L2GClassifier(BaseModel):
     zeroed) and ``pred_sem_seg`` (0 = background, c = class c).
     ``_forward`` returns the raw (B, C+1, h, w) logits.
 
+    ``feat_stride`` (input pixels per pixel of the global logits) is measured
+    once at build time by running the global network on a 64x64 dummy input
+    (:func:`measure_feat_stride`); the transfer losses' RoI alignment reads it
+    (the classifier sets it in their configs). The readout needs none: it
+    resizes the logits of each pass to the output size.
+
     Args:
         backbone: Backbone config of the global network (any mmseg / mmpretrain
-            backbone returning a tuple of feature maps, output stride 8).
+            backbone returning a tuple of feature maps, any whole output stride:
+            CNNs at 8 or 16, ViT at its patch size, Swin / ConvNeXt at 32).
         head: ``CAMHead`` config of the global network.
         local_backbone: Backbone config of the local network (default: same as
             ``backbone``, separate weights).
@@ -85,6 +93,9 @@ class L2GClassifier(BaseModel):
         share_weights: Use one network for global and local views.
         with_local: Build the local network and the transfer losses (False: the
             plain-CAM baseline).
+        feat_stride: the global network's output stride; default: measured.
+            Given, it must equal the measured one (ValueError naming both);
+            a ``feat_stride`` in a transfer loss config must equal it too.
         loss_transfer: Attention transfer loss config (images without saliency).
         loss_shape: Shape transfer loss config (images with saliency); None
             uses ``loss_transfer`` for every image.
@@ -109,6 +120,7 @@ class L2GClassifier(BaseModel):
         local_head: Optional[dict] = None,
         share_weights: bool = False,
         with_local: bool = True,
+        feat_stride: Optional[int] = None,
         loss_transfer: Optional[dict] = None,
         loss_shape: Optional[dict] = None,
         local_cls_weight: float = 1.0,
@@ -141,6 +153,10 @@ class L2GClassifier(BaseModel):
         self.loss_cls: nn.Module = MODELS.build(loss_cls or dict(type="MultiLabelSoftMarginLoss"))
         self.test_cfg = CAMReadoutConfig.from_cfg(test_cfg)
         self.train_cfg = train_cfg
+        measured = measure_feat_stride(
+            self.extract_cam_logits, nn.ModuleList([self.global_backbone, self.global_head])
+        )
+        self.feat_stride = resolve_feat_stride(measured, feat_stride)
         if with_local:
             if share_weights:
                 self.local_backbone = self.global_backbone
@@ -152,9 +168,13 @@ class L2GClassifier(BaseModel):
                 raise ValueError("global and local heads must have the same num_classes")
             if loss_transfer is None:
                 loss_transfer = dict(type="AttentionTransferLoss")
-            self.loss_transfer: nn.Module = MODELS.build(loss_transfer)
+            self.loss_transfer: nn.Module = MODELS.build(
+                loss_cfg_with_stride(loss_transfer, self.feat_stride, "loss_transfer")
+            )
             self.loss_shape: Optional[nn.Module] = (
-                MODELS.build(loss_shape) if loss_shape is not None else None
+                MODELS.build(loss_cfg_with_stride(loss_shape, self.feat_stride, "loss_shape"))
+                if loss_shape is not None
+                else None
             )
         self._register_load_state_dict_pre_hook(refuse_misfit_shapes, with_module=True)
 

@@ -18,7 +18,10 @@ class TransferLoss(nn.Module):
 
     Args:
         loss_weight: lambda, the weight of the transfer loss (10 in the release).
-        feat_stride: input pixels per pixel of the global logits.
+        feat_stride: input pixels per pixel of the global logits, where the
+            RoI alignment maps the view boxes (8 when the loss is used alone).
+            Inside :class:`L2GClassifier` the classifier sets its global
+            network's measured stride and refuses a different one here.
         loss_name: key of this loss in the losses dict.
         background: where the local target's background comes from:
             ``'network'`` (the release), ``'complement'`` or a constant
@@ -35,6 +38,10 @@ class TransferLoss(nn.Module):
         super().__init__()
         check_background_rule(background)
         check_weight(type(self).__name__, "loss_weight", loss_weight)
+        if isinstance(feat_stride, bool) or not isinstance(feat_stride, int) or feat_stride < 1:
+            raise ValueError(
+                f"{type(self).__name__}: feat_stride must be an int >= 1, got {feat_stride!r}"
+            )
         self.background = background
         self.loss_weight = loss_weight
         self.feat_stride = feat_stride
