@@ -151,7 +151,27 @@ def convert_checkpoint(checkpoint: dict, source: str = "<checkpoint>") -> Tuple[
     for key in ("epoch", "global_counter"):
         if isinstance(checkpoint.get(key), int):
             meta[f"release_{key}"] = checkpoint[key]
+    dataset_meta = release_dataset_meta(meta["num_classes"])
+    if dataset_meta is not None:
+        meta["dataset_meta"] = dataset_meta
     return state_dict, meta
+
+
+def release_dataset_meta(num_classes: int) -> Optional[Dict[str, list]]:
+    """Classes and palette of the dataset a release checkpoint was trained on, by class count.
+
+    The release trains on PASCAL VOC 2012 (20 classes) or MS COCO 2014 (80); mmseg's
+    ``init_model`` reads ``meta['dataset_meta']`` (without it, it looks for a decode
+    head, which an L2G classifier has not). Another count: None (the caller says so).
+    """
+    from mmseg_l2g.datasets import COCOWSSSDataset, VOCWSSSDataset
+
+    for dataset in (VOCWSSSDataset, COCOWSSSDataset):
+        classes = list(dataset.METAINFO["classes"])
+        if len(classes) == num_classes + 1:
+            palette = [list(colour) for colour in dataset.METAINFO["palette"]]
+            return dict(classes=classes, palette=palette)
+    return None
 
 
 def _build_model(config: str) -> torch.nn.Module:
@@ -201,6 +221,11 @@ def convert(args: argparse.Namespace) -> None:
         f"converted {len(state_dict)} tensors: {meta['num_classes']} classes, "
         f"PCM {'present' if meta['with_pcm'] else 'absent'}"
     )
+    if "dataset_meta" not in meta:
+        print(
+            f"note: {meta['num_classes']} classes is neither VOC's 20 nor COCO's 80: no "
+            "dataset_meta written (set model.dataset_meta before mmseg's inference_model)"
+        )
     if args.check and args.config:
         own = _build_model(args.config).state_dict()
         report_key_check(compare_state_dicts(state_dict, own), "the config's model")

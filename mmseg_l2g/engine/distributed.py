@@ -36,6 +36,31 @@ def configure_cpu_distributed(cfg: Config, launcher: str) -> None:
     cfg.model_wrapper_cfg = wrapper
 
 
+def check_device(device: str) -> None:
+    """Refuses a ``--device`` this machine does not have, in one line.
+
+    Raises:
+        ValueError: not a device name, CUDA asked for without a CUDA GPU, or a GPU
+            index beyond the ones present.
+    """
+    try:
+        parsed = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise ValueError(f"--device {device!r}: not a device ('cpu', 'cuda' or 'cuda:K')") from exc
+    if parsed.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(
+                f"--device {device}: no CUDA GPU here (torch.cuda.is_available() is False); "
+                "use --device cpu"
+            )
+        if parsed.index is not None and parsed.index >= torch.cuda.device_count():
+            raise ValueError(
+                f"--device {device}: this machine has {torch.cuda.device_count()} CUDA GPU(s)"
+            )
+    elif parsed.type != "cpu":
+        raise ValueError(f"--device {device}: only 'cpu' and 'cuda[:K]' are supported")
+
+
 def init_process_group(
     launcher: str, device: Optional[str] = None, start_cuda: bool = True
 ) -> torch.device:
@@ -59,6 +84,8 @@ def init_process_group(
     """
     if launcher not in LAUNCHERS:
         raise ValueError(f"unknown launcher {launcher!r}; choose one of {LAUNCHERS}")
+    if device is not None:
+        check_device(device)
     use_cuda = torch.cuda.is_available() and (device is None or device.startswith("cuda"))
     if launcher == "none":
         return torch.device(device or ("cuda" if use_cuda else "cpu"))

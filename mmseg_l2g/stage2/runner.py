@@ -26,6 +26,7 @@ is gathered by mmengine's metric, and rank 0 writes ``metrics.json`` /
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os.path as osp
 from dataclasses import dataclass, field
 from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
@@ -145,6 +146,9 @@ def run_readout(
 ) -> CAMReadoutConfig:
     """The run's readout: the model's ``test_cfg``, or without a model ``readout``.
 
+    What is recorded is what runs: float16 autocast is CUDA's only, so on another
+    device the readout says ``fp16=False`` (the model's ``test_cfg`` is left as it is).
+
     Raises:
         ValueError: both a model and a readout given.
         TypeError: the model's ``test_cfg`` is not a ``CAMReadoutConfig``.
@@ -162,6 +166,12 @@ def run_readout(
             f"stage 2 needs an L2G classifier, whose test_cfg is a CAMReadoutConfig; "
             f"{type(model).__name__}.test_cfg is {type(test_cfg).__name__}"
         )
+    if test_cfg.fp16 and model_device(model).type != "cuda":
+        MMLogger.get_current_instance().warning(
+            f"fp16 asked for on {model_device(model)}: float16 autocast is CUDA's only; "
+            "running (and recording) float32"
+        )
+        return dataclasses.replace(test_cfg, fp16=False)
     return test_cfg
 
 

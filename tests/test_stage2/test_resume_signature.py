@@ -49,7 +49,8 @@ CASES = {
     "cam.scales": dict(readout=dict(scales=(1.0,))),
     "cam.flip": dict(readout=dict(flip=False)),
     "cam.interp": dict(readout=dict(interp="bilinear")),
-    "cam.fp16": dict(readout=dict(fp16=True)),
+    # float16 runs on CUDA only: a folder recorded by a CUDA run with fp16, rerun here.
+    "cam.fp16": dict(recorded=("cam", "fp16", True)),
     "cam.score": dict(readout=dict(score="softmax")),
     "cam (from a CAM folder)": dict(cams_dir="CAMS"),
     "bg_thr": dict(readout=dict(bg_thr=0.3)),
@@ -70,8 +71,16 @@ def test_changing_one_field_refuses_the_rerun(tiny_model, tiny_dataset, tmp_path
     tiny_dataset.data_root, tiny_dataset.ann_file = str(tmp_path / "data"), "train.txt"
     out = str(tmp_path / "out")
     run(tiny_model, tiny_dataset, out)
-    before = files(out)
     change = dict(CASES[field])
+    if "recorded" in change:  # the folder was made elsewhere (e.g. fp16 on a GPU)
+        group, name, value = change.pop("recorded")
+        path = osp.join(out, "settings.json")
+        with open(path, encoding="utf-8") as f:
+            recorded = json.load(f)
+        recorded[group][name] = value
+        with open(path, "w", encoding="utf-8") as f:
+            json.dump(recorded, f)
+    before = files(out)
     if "dataset_attr" in change:
         setattr(tiny_dataset, *change.pop("dataset_attr"))
     for key, folder in (("cams_dir", "CAMS"), ("saliency", "SALIENCY")):
@@ -94,3 +103,13 @@ def test_the_cases_cover_every_recorded_field(tiny_model, tiny_dataset, tmp_path
     for key, value in recorded.items():
         fields |= {f"{key}.{sub}" for sub in value} if isinstance(value, dict) else {key}
     assert fields == {field for field in CASES if " " not in field}
+
+
+def test_fp16_asked_for_on_the_cpu_is_recorded_as_what_ran(tiny_model, tiny_dataset, tmp_path):
+    tiny_dataset.data_root, tiny_dataset.ann_file = str(tmp_path / "data"), "train.txt"
+    out = str(tmp_path / "out")
+    run(tiny_model, tiny_dataset, out, readout=dict(fp16=True))  # on the CPU: float32 runs
+    with open(osp.join(out, "settings.json"), encoding="utf-8") as f:
+        assert json.load(f)["cam"]["fp16"] is False
+    assert tiny_model.test_cfg.fp16 is True  # the model's own test_cfg is left as it is
+    run(tiny_model, tiny_dataset, out)  # the same float32 masks: the rerun resumes

@@ -362,3 +362,22 @@ def test_convert_l2g_errors_name_the_keys(tmp_path, capsys):
     wrong["module.b3.conv_branch1.weight"] = torch.zeros(16, 8, 3, 3)
     with pytest.raises(ValueError, match=r"b3.conv_branch1.weight: \(16, 8, 3, 3\), expected"):
         l2g_tool.convert_checkpoint(dict(state_dict=wrong, local_dict=wrong))
+
+
+def test_convert_l2g_writes_the_dataset_meta_mmseg_init_model_reads(tmp_path, capsys):
+    voc = l2g_tool.release_dataset_meta(20)
+    assert len(voc["classes"]) == 21 and voc["classes"][:2] == ["background", "aeroplane"]
+    assert voc["palette"][1] == [128, 0, 0] and len(voc["palette"]) == 21
+    coco = l2g_tool.release_dataset_meta(80)
+    assert len(coco["classes"]) == 81 and coco["classes"][1] == "person"
+    assert l2g_tool.release_dataset_meta(3) is None
+    network = _fake_release_network(1, classes=20)
+    _, meta = l2g_tool.convert_checkpoint(dict(state_dict=network, local_dict=dict(network)))
+    assert meta["dataset_meta"] == voc
+    # 3 classes (neither dataset): no dataset_meta, and the tool says so.
+    release = dict(state_dict=_fake_release_network(1), local_dict=_fake_release_network(2))
+    src, dst = str(tmp_path / "three.pth"), str(tmp_path / "ours.pth")
+    torch.save(release, src)
+    assert l2g_tool.main([src, dst]) == 0
+    assert "neither VOC's 20 nor COCO's 80: no dataset_meta written" in capsys.readouterr().out
+    assert "dataset_meta" not in torch.load(dst, weights_only=True)["meta"]
