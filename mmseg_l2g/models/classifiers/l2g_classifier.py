@@ -73,8 +73,9 @@ class L2GClassifier(BaseModel):
     image once at the pipeline's scale, or, with ``tta=True``, as
     :meth:`inference` does, and adds the mask (:func:`make_mask`):
     ``pred_cam`` (C channels at the original image size, absent classes
-    zeroed) and ``pred_sem_seg`` (0 = background, c = class c).
-    ``_forward`` returns the raw (B, C+1, h, w) logits.
+    zeroed), ``seg_logits`` (C + 1 channels, background first at ``bg_thr``:
+    its argmax is the mask, for stock mmseg code) and ``pred_sem_seg``
+    (0 = background, c = class c). ``_forward`` returns the raw (B, C+1, h, w) logits.
 
     ``feat_stride`` (input pixels per pixel of the global logits) is measured
     once at build time by running the global network on a 64x64 dummy input
@@ -398,7 +399,25 @@ class L2GClassifier(BaseModel):
         mask = torch.as_tensor(mask, device=cams.device).long()[None]
         full = cams.new_zeros((self.num_classes, *size))
         full[classes.to(cams.device)] = cams
-        sample.set_data(dict(pred_cam=PixelData(data=full), pred_sem_seg=PixelData(data=mask)))
+        sample.set_data(
+            dict(
+                pred_cam=PixelData(data=full),
+                seg_logits=PixelData(data=self._seg_logits(full)),
+                pred_sem_seg=PixelData(data=mask),
+            )
+        )
+
+    def _seg_logits(self, full_cams: torch.Tensor) -> torch.Tensor:
+        """(C + 1, H, W) scores whose argmax is the thresholded mask, as mmseg's segmentors give.
+
+        Channel 0 is the background, at ``bg_thr`` everywhere (the release's mask
+        rule: a class needs a CAM above it); channels 1..C the CAMs at the float16
+        precision the mask is made from (absent classes 0). The first channel wins
+        ties, as background does in the mask. After a CRF the mask may differ.
+        """
+        cams16 = full_cams.half().float()
+        background = cams16.new_full((1, *cams16.shape[1:]), float(self.test_cfg.bg_thr))
+        return torch.cat([background, cams16])
 
     def _classes(self, inputs: torch.Tensor, data_samples: List) -> List[torch.Tensor]:
         """Per sample, the classes to read: its labels, else the predicted ones."""
