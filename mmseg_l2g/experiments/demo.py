@@ -18,11 +18,13 @@ from .experiment import (
     COLUMNS,
     CONFIGS,
     FIXED_THR,
+    METHODS,
     ExperimentPlan,
     loop_options,
     run_experiment,
 )
 from .figure import write_comparison_figure
+from .provenance import provenance
 from .stages import StageRunner
 
 SEG_CONFIG = "configs/deeplab/deeplabv2_r18tiny_1xb8-300it_synthetic-128_l2g-pseudo.py"
@@ -115,7 +117,8 @@ def run_demo(
     data_root = osp.abspath(data_root)
     dataset = dataset_arguments(data_root, classes_file, saliency_dir)
     names = class_names(data_root, classes_file)
-    check_data(data_root, len(names) - 1, saliency_dir or "Saliency")
+    with_saliency = check_data(data_root, len(names) - 1, saliency_dir or "Saliency")
+    methods = METHODS if with_saliency else tuple(m for m in METHODS if m != "l2g_sal")
     experiment = run_experiment(
         stages,
         ExperimentPlan(
@@ -125,18 +128,21 @@ def run_demo(
             size=plan.size,
             batch_size=batch_size,
             scales=tuple(plan.scales),
+            methods=methods,
             options={"model.head.num_classes": len(names) - 1},
         ),
         data_root,
         seed,
         cache_dir=osp.join(work_dir, "pretrain"),
         dataset=dataset,
+        fuse=with_saliency,
     )
     scores = experiment["scores"]
 
     # Pseudo masks of the train split from the better L2G run on train, at its train-best
     # threshold (val is only reported, never chosen on).
-    best = max(("l2g", "l2g_sal"), key=lambda n: _nan_low(scores[n]["train"]["best_miou"]))
+    candidates = [m for m in ("l2g", "l2g_sal") if m in scores]
+    best = max(candidates, key=lambda n: _nan_low(scores[n]["train"]["best_miou"]))
     best_thr = scores[best]["train"]["best_thr"]
     data = {f"{k}.dataset.{a}": v for k in _LOADERS for a, v in dict(dataset).items()}
     data.update({f"{k}.dataset.data_root": data_root for k in _LOADERS})
@@ -160,6 +166,10 @@ def run_demo(
 
     summary: dict = {}
     for name in SUMMARY_METHODS:  # val mIoU at the threshold chosen on train (and at 0.25)
+        if name not in scores:  # a column that needs saliency maps the data lacks
+            for key in ("miou", "best_thr", "fixed_miou", "val_best_miou"):
+                summary[f"{name}_{key}"] = None
+            continue
         val = scores[name]["val"]
         summary[f"{name}_miou"] = val["miou"]
         summary[f"{name}_best_thr"] = val["thr"]
@@ -175,6 +185,8 @@ def run_demo(
         budget=dict(name=budget, **asdict(plan)),
         seed=seed,
         data_root=data_root,
+        skipped=[c for c in SUMMARY_METHODS if c not in scores],
+        provenance=provenance(identity, __file__),
     )
     summary["figure"] = _figure(work_dir, data_root, experiment["cams"], dataset)
     atomic_write_json(osp.join(work_dir, "summary.json"), summary)
@@ -245,12 +257,15 @@ def dataset_arguments(
     return arguments
 
 
-def check_data(data_root: str, num_classes: int, saliency_dir: str, shown: int = 20) -> None:
+def check_data(data_root: str, num_classes: int, saliency_dir: str, shown: int = 20) -> bool:
     """Stops before any training when the folder would fail a stage (see ``check_voc_folder``).
+
+    Returns:
+        Whether the folder has saliency maps; without, the columns that need them
+        (L2G + saliency, the fused ones) are skipped, and this says which.
 
     Raises:
         ValueError: the problems found (the first ``shown``, and how many more).
-        FileNotFoundError: no saliency folder (L2G + saliency and the fused columns need it).
     """
     from ..datasets.folder_check import check_voc_folder
 
@@ -262,12 +277,16 @@ def check_data(data_root: str, num_classes: int, saliency_dir: str, shown: int =
             f"{data_root}: {len(problems)} problem(s) found before training "
             f"({time.time() - start:.1f} s): " + "; ".join(problems[:shown]) + more
         )
-    if not osp.isdir(osp.join(data_root, saliency_dir)):
-        raise FileNotFoundError(
-            f"{osp.join(data_root, saliency_dir)}: no saliency folder; L2G + saliency and the "
-            "fused columns need one grey PNG per image (0 background .. 255 salient): add the "
-            "folder or name yours with --saliency-dir"
-        )
+    if osp.isdir(osp.join(data_root, saliency_dir)):
+        return True
+    skipped = ", ".join(COLUMN_NAMES[c] for c in COLUMNS if c == "l2g_sal" or c.endswith("_fused"))
+    print(
+        f"[pipeline] {osp.join(data_root, saliency_dir)}: no saliency folder; skipping the "
+        f"columns that need one ({skipped}); add one grey PNG per image (0 background .. 255 "
+        "salient) there, or name yours with --saliency-dir",
+        flush=True,
+    )
+    return False
 
 
 def class_names(data_root: str, classes_file: Optional[str]) -> tuple:
@@ -320,11 +339,7 @@ def _figure(
         **arguments,
     )  # fmt: skip
     items: List[dict] = [ds.get_data_info(i) for i in range(min(rows, len(ds)))]
-    cam_dirs = {
-        "plain CAM": cams["cam"]["train"],
-        "L2G": cams["l2g"]["train"],
-        "L2G + saliency": cams["l2g_sal"]["train"],
-    }
+    cam_dirs = {COLUMN_NAMES[m]: cams[m]["train"] for m in ("cam", "l2g", "l2g_sal") if m in cams}
     return write_comparison_figure(
         osp.join(work_dir, "figure.png"), items, cam_dirs, ds.metainfo["palette"]
     )
@@ -338,6 +353,8 @@ def format_summary(summary: dict) -> str:
         "| --- | --- | ---: | ---: |",
     ]
     for name in SUMMARY_METHODS:
+        if summary[f"{name}_miou"] is None:
+            continue
         lines.append(
             f"| 2 | pseudo masks, {COLUMN_NAMES[name]} (thr {summary[f'{name}_best_thr']:.2f}) "
             f"| {summary[f'{name}_miou']:.1f} | {summary[f'{name}_fixed_miou']:.1f} |"
@@ -348,4 +365,7 @@ def format_summary(summary: dict) -> str:
         "",
         f"total {summary['seconds']:.0f} s; figure: {summary['figure']}",
     ]
+    if summary.get("skipped"):
+        names = ", ".join(COLUMN_NAMES[c] for c in summary["skipped"])
+        lines.append(f"skipped (no saliency maps): {names}")
     return "\n".join(lines)

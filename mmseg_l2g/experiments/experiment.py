@@ -175,6 +175,7 @@ def run_experiment(
     cache_dir: str,
     dataset: Optional[Dict[str, object]] = None,
     saliency_dir: str = "dataset",
+    fuse: bool = True,
 ) -> dict:
     """Pretrained backbone -> each method -> stage 2 on val and train, swept.
 
@@ -186,6 +187,7 @@ def run_experiment(
         cache_dir: where the pretraining corpus and checkpoint are cached.
         dataset: further dataset arguments of every split (see :func:`data_options`).
         saliency_dir: saliency maps of the fused columns (``'dataset'``: the dataset's).
+        fuse: make the fused columns (False: a dataset without saliency maps).
 
     Returns:
         ``{'seed', 'data_root', 'pretrained', 'checkpoints': {method: path}, 'cams':
@@ -215,7 +217,7 @@ def run_experiment(
             )  # fmt: skip
             cams.setdefault(name, {})[split] = osp.join(stages.work_dir, out, "cams")
             scores.setdefault(name, {})[split] = summarise(metrics)
-        for split in plan.splits:  # the same fuse rule for every method
+        for split in plan.splits if fuse else ():  # the same fuse rule for every method
             metrics = stages.gen_pseudo(
                 f"pseudo_{name}_fused_{split}", CONFIGS[name], None,
                 ["--split", split, "--from-cams", cams[name][split],

@@ -75,9 +75,12 @@ def test_the_driver_stops_in_seconds_naming_the_problems(folder):
     assert time.time() - start < 10
 
 
-def test_the_driver_names_a_missing_saliency_folder(folder):
+def test_without_a_saliency_folder_the_driver_says_which_columns_it_skips(folder, capsys):
     os.rename(osp.join(folder, "Saliency"), osp.join(folder, "sal_elsewhere"))
     assert check_voc_folder(folder, 2) == []  # absent: not a problem of the folder itself
-    with pytest.raises(FileNotFoundError, match="Saliency: no saliency folder"):
-        check_data(folder, 2, "Saliency")
-    check_data(folder, 2, "sal_elsewhere")  # named: fine
+    assert check_data(folder, 2, "Saliency") is False
+    out = capsys.readouterr().out
+    assert "Saliency: no saliency folder; skipping the columns that need one" in out
+    for name in ("L2G + saliency", "plain CAM, fused", "L2G, fused", "L2G + saliency, fused"):
+        assert name in out
+    assert check_data(folder, 2, "sal_elsewhere") is True  # named: used

@@ -4,6 +4,7 @@ import json
 import math
 import os
 import os.path as osp
+import shutil
 import subprocess
 import sys
 
@@ -124,3 +125,29 @@ def test_tiny_pipeline_on_a_voc_layout_folder(tmp_path) -> None:
     best = summary["seg_trained_on"]
     for path in (work_dir / f"masks_{best}" / "masks").glob("*.png"):
         assert set(np.unique(np.asarray(Image.open(path)))) <= {0, 1, 2, 255}
+
+
+def test_tiny_pipeline_without_saliency_runs_the_columns_that_need_none(tmp_path) -> None:
+    data_root, work_dir = str(tmp_path / "VOCnosal"), tmp_path / "demo"
+    make_voc_folder(data_root)
+    shutil.rmtree(osp.join(data_root, "saliency_maps"))
+    (tmp_path / "VOCnosal" / "classes.txt").write_text("cat\ndog\n")
+    proc = subprocess.run(
+        [sys.executable, "tools/run_pipeline.py", "--budget", "tiny", "--quiet",
+         "--work-dir", str(work_dir), "--data-root", data_root],
+        cwd=REPO, capture_output=True, text=True, timeout=1500,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "no saliency folder; skipping the columns that need one" in proc.stdout
+    summary = json.loads((work_dir / "summary.json").read_text())
+    skipped = ["cam_fused", "l2g_fused", "l2g_sal", "l2g_sal_fused"]
+    assert summary["skipped"] == skipped
+    for column in skipped:
+        assert summary[f"{column}_miou"] is None
+        assert not (work_dir / f"pseudo_{column}_val").exists()
+    for column in ("cam", "l2g"):
+        assert 0.0 <= summary[f"{column}_miou"] <= 100.0
+    assert summary["seg_trained_on"] == "l2g" and not (work_dir / "l2g_sal").exists()
+    assert summary["provenance"]["args"]["data_root"] == data_root
+    names = "plain CAM, fused, L2G, fused, L2G + saliency, L2G + saliency, fused"
+    assert f"skipped (no saliency maps): {names}" in proc.stdout
