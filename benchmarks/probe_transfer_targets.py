@@ -16,8 +16,9 @@ Reported per run (fractions of the pixels of each kind, in %):
 - objects: the target's winner is the object's class / another class /
   background / nothing (every channel <= tau: an all-zero target);
 - background: the winner is background / a class / nothing;
-- the same under the variants ``background='complement'`` and
-  ``background=0.25``, from the same local logits;
+- the same under the background rules that lost and left the losses
+  (``'complement'``, a constant 0.25; see ``target_under_rule``), from the
+  same local logits;
 - the local network's max-normalised background score, mean over background
   and over object pixels (does the untrained channel tell them apart?);
 - the global network's RoI softmax argmax over the image's classes and
@@ -40,7 +41,7 @@ import os
 import os.path as osp
 import random
 import sys
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Union
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, ROOT)
@@ -59,17 +60,49 @@ from mmseg_l2g.experiments.premise import NEAR_RADIUS, near_mark  # noqa: E402
 from mmseg_l2g.experiments.provenance import provenance  # noqa: E402
 from mmseg_l2g.io import atomic_write_json  # noqa: E402
 from mmseg_l2g.models.losses.transfer_target import (  # noqa: E402
-    local_attention_target,
     normalised_local_scores,
+    present_class_scores,
     resize_saliency,
     roi_global_prediction,
     shape_target,
+    winner_take_all,
 )
 from mmseg_l2g.utils.cli import add_debug_arg, run_main  # noqa: E402
 
 METHODS = ("l2g", "l2g_sal")
-# The release's background rule and the two variants (see local_attention_target).
+# The release's background rule and the two variants it beat (see target_under_rule).
 RULES = ("network", "complement", 0.25)
+
+
+def target_under_rule(
+    local_logits: torch.Tensor, labels: torch.Tensor, num_views: int, rule: Union[str, float]
+) -> torch.Tensor:
+    """The local attention target with its background channel taken by ``rule``.
+
+    ``'network'`` is the release's target (the losses' ``local_attention_target``).
+    The variants, which lost on the benchmark and left the losses, replace the
+    background channel before the winner-take-all: ``'complement'`` by ``1 -
+    max`` of the image's class channels, a number by that constant score.
+
+    Args:
+        local_logits: (B*N, K, h, w) local logits, background last.
+        labels: (B, C) multi-hot image labels.
+        num_views: N, the views per image.
+        rule: ``'network'``, ``'complement'`` or a constant in (0, 1).
+
+    Returns:
+        (B*N, K, h, w) target.
+    """
+    scores = present_class_scores(local_logits, labels, num_views)
+    if rule == "complement":
+        background = 1.0 - scores[:, :-1].amax(dim=1, keepdim=True)
+    elif isinstance(rule, float) and 0.0 < rule < 1.0:
+        background = torch.full_like(scores[:, -1:], rule)
+    elif rule == "network":
+        background = scores[:, -1:]
+    else:
+        raise ValueError(f"unknown background rule {rule!r}: one of {RULES}")
+    return winner_take_all(torch.cat([scores[:, :-1], background], dim=1))
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -230,7 +263,7 @@ def probe_run(method_dir: str, args: argparse.Namespace) -> dict:
         )
         near = torch.cat([near_at_cells(s, marks, size) for s in samples])
         for rule in RULES:
-            target = local_attention_target(local_logits, labels, num_views, background=rule)
+            target = target_under_rule(local_logits, labels, num_views, rule)
             winner_outcomes(target, truth, tau, tally, str(rule), near)
         # The untrained background channel, max-normalised as the target does.
         scores = normalised_local_scores(local_logits)
@@ -249,7 +282,7 @@ def probe_run(method_dir: str, args: argparse.Namespace) -> dict:
         if hasattr(samples[0], "local_saliency"):
             saliency = torch.cat([s.local_saliency for s in samples])
             saliency = resize_saliency(saliency.float(), size)[:, 0]
-            attention = local_attention_target(local_logits, labels, num_views)
+            attention = target_under_rule(local_logits, labels, num_views, "network")
             target = shape_target(attention, saliency[:, None], tau)
             own = (truth - 1).clamp(min=0, max=target.shape[1] - 2)
             (_, obj), (_, bg) = pixel_kinds(truth)

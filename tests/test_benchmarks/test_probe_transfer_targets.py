@@ -91,3 +91,56 @@ def test_near_cells_refuse_a_rescaled_image():
     sample.ori_shape = (2, 80)
     with pytest.raises(ValueError, match="img7.jpg: the view probe's near / far split"):
         probe.near_at_cells(sample, {"img7": []}, (1, 40))
+
+
+def _local_logits() -> torch.Tensor:
+    """(1, 3, 1, 3) local logits: class 0, class 1 (absent from the label), background."""
+    class0 = [[4.0, 1.0, 0.0]]  # ReLU / max 4 -> [1, .25, 0]
+    class1 = [[9.0, 9.0, 9.0]]  # absent: zeroed whatever its value
+    background = [[0.0, 0.0, 0.0]]  # untrained channel, never above 0 here
+    return torch.tensor([[class0, class1, background]], dtype=torch.float64)
+
+
+RULE_LABELS = torch.tensor([[1.0, 0.0]], dtype=torch.float64)
+D = 4 + 1e-8  # class 0's max plus the normalisation's eps
+
+
+def test_network_rule_is_the_losses_target():
+    from mmseg_l2g.models.losses.transfer_target import local_attention_target
+
+    expected = local_attention_target(_local_logits(), RULE_LABELS, 1)
+    target = probe.target_under_rule(_local_logits(), RULE_LABELS, 1, "network")
+    torch.testing.assert_close(target, expected, rtol=0, atol=0)
+
+
+def test_complement_rule_calls_background_where_no_class_reaches_half():
+    target = probe.target_under_rule(_local_logits(), RULE_LABELS, 1, "complement")
+    # background = 1 - max(class 0) = [1 - 4/d, 1 - 1/d, 1]: wins at pixels 2 and 3.
+    class0 = [[4 / D, 0.0, 0.0]]
+    background = [[0.0, 1 - 1 / D, 1.0]]
+    expected = torch.tensor([[class0, [[0.0, 0.0, 0.0]], background]], dtype=torch.float64)
+    torch.testing.assert_close(target, expected, rtol=1e-12, atol=0)
+
+
+def test_constant_rule_cuts_the_local_cam_at_the_score():
+    target = probe.target_under_rule(_local_logits(), RULE_LABELS, 1, 0.25)
+    # Class 0's [1, .25 - 1e-9, 0] against the constant 0.25: background wins pixels 2, 3.
+    class0 = [[4 / D, 0.0, 0.0]]
+    background = [[0.0, 0.25, 0.25]]
+    expected = torch.tensor([[class0, [[0.0, 0.0, 0.0]], background]], dtype=torch.float64)
+    torch.testing.assert_close(target, expected, rtol=1e-12, atol=0)
+
+
+def test_complement_ignores_absent_classes():
+    # Class 1 is absent: its large logits must not lower the background's complement.
+    labels = torch.zeros(1, 2, dtype=torch.float64)
+    target = probe.target_under_rule(_local_logits(), labels, 1, "complement")
+    expected = torch.zeros(1, 3, 1, 3, dtype=torch.float64)
+    expected[:, 2] = 1.0
+    torch.testing.assert_close(target, expected, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("rule", ["zero", 0.0, 1.0])
+def test_unknown_rule_is_refused(rule):
+    with pytest.raises(ValueError, match="unknown background rule"):
+        probe.target_under_rule(_local_logits(), RULE_LABELS, 1, rule)

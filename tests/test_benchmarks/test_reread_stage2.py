@@ -26,7 +26,7 @@ def run(tmp_path):
         f"{COMMAND_MARK}pseudo_l2g_val: sh -c 'touch {marker}' --out-dir x\n"
     )
     row = dict(seed=0, data_root=str(data_root), checkpoints=checkpoints, scores={})
-    args = dict(scales=[1.0, 1.5], cfg_options={"model.loss_transfer.background": 0.25})
+    args = dict(scales=[1.0, 1.5], cfg_options={"model.loss_transfer.loss_weight": 5.0})
     return dict(tmp=tmp_path, row=row, args=args, run_dir=str(run_dir), marker=marker)
 
 
@@ -67,7 +67,7 @@ def test_commands_are_rebuilt_from_fields_as_argument_lists(run, monkeypatch, ca
     assert extra == ["--split", "train", "--save-cams", "--scales", "1.0", "1.5", *sweep]
     assert options["train_dataloader.dataset.data_root"] == run["row"]["data_root"]
     assert options["randomness.seed"] == 0
-    assert options["model.loss_transfer.background"] == 0.25
+    assert options["model.loss_transfer.loss_weight"] == 5.0
     assert options["model.test_cfg.score"] == "softmax"
 
 

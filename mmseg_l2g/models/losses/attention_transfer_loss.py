@@ -1,7 +1,5 @@
 """L2G attention transfer loss (L_at)."""
 
-from typing import Union
-
 from mmseg.registry import MODELS
 from torch import Tensor
 
@@ -27,9 +25,8 @@ class AttentionTransferLoss(TransferLoss):
         loss_weight: float = 10.0,
         feat_stride: int = 8,
         loss_name: str = "loss_at",
-        background: Union[str, float] = "network",
     ) -> None:
-        super().__init__(loss_weight, feat_stride, loss_name, background)
+        super().__init__(loss_weight, feat_stride, loss_name)
 
     def forward(
         self, global_logits: Tensor, local_logits: Tensor, boxes: Tensor, labels: Tensor
@@ -49,6 +46,6 @@ class AttentionTransferLoss(TransferLoss):
         _, num_views = check_transfer_inputs(
             global_logits, local_logits, boxes, labels, owner=type(self).__name__
         )
-        target = local_attention_target(local_logits, labels, num_views, self.background)
+        target = local_attention_target(local_logits, labels, num_views)
         map_size = tuple(local_logits.shape[2:])
         return self.weighted_mse(global_logits, boxes, num_views, map_size, target)

@@ -1,7 +1,5 @@
 """L2G shape transfer loss (L_st), the saliency-guided transfer loss."""
 
-from typing import Union
-
 from mmseg.registry import MODELS
 from torch import Tensor
 
@@ -37,9 +35,8 @@ class ShapeTransferLoss(TransferLoss):
         feat_stride: int = 8,
         threshold: float = 0.001,
         loss_name: str = "loss_st",
-        background: Union[str, float] = "network",
     ) -> None:
-        super().__init__(loss_weight, feat_stride, loss_name, background)
+        super().__init__(loss_weight, feat_stride, loss_name)
         self.threshold = threshold
 
     def forward(
@@ -62,7 +59,7 @@ class ShapeTransferLoss(TransferLoss):
             global_logits, local_logits, boxes, labels, saliency, owner=type(self).__name__
         )
         map_size = tuple(local_logits.shape[2:])
-        attention = local_attention_target(local_logits, labels, num_views, self.background)
+        attention = local_attention_target(local_logits, labels, num_views)
         salient = resize_saliency(saliency.to(attention.device, attention.dtype), map_size)
         target = shape_target(attention, salient, self.threshold)
         return self.weighted_mse(global_logits, boxes, num_views, map_size, target)

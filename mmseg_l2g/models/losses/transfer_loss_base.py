@@ -1,12 +1,12 @@
 """What the two L2G transfer losses share: their arguments and the global side."""
 
-from typing import Tuple, Union
+from typing import Tuple
 
 import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor
 
-from .transfer_target import check_background_rule, check_weight, roi_global_prediction
+from .transfer_target import check_weight, roi_global_prediction
 
 
 class TransferLoss(nn.Module):
@@ -23,9 +23,6 @@ class TransferLoss(nn.Module):
             Inside :class:`L2GClassifier` the classifier sets its global
             network's measured stride and refuses a different one here.
         loss_name: key of this loss in the losses dict.
-        background: where the local target's background comes from:
-            ``'network'`` (the release), ``'complement'`` or a constant
-            background score (see :func:`local_attention_target`).
     """
 
     def __init__(
@@ -33,16 +30,13 @@ class TransferLoss(nn.Module):
         loss_weight: float,
         feat_stride: int,
         loss_name: str,
-        background: Union[str, float],
     ) -> None:
         super().__init__()
-        check_background_rule(background)
         check_weight(type(self).__name__, "loss_weight", loss_weight)
         if isinstance(feat_stride, bool) or not isinstance(feat_stride, int) or feat_stride < 1:
             raise ValueError(
                 f"{type(self).__name__}: feat_stride must be an int >= 1, got {feat_stride!r}"
             )
-        self.background = background
         self.loss_weight = loss_weight
         self.feat_stride = feat_stride
         self._loss_name = loss_name

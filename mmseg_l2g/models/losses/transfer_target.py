@@ -6,7 +6,7 @@ network's logits (``T_i``). Channel layout (see ``docs/data_flow.md``): K = C+1
 channels, the C foreground classes first, background last.
 """
 
-from typing import Optional, Tuple, Union
+from typing import Optional, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -15,8 +15,6 @@ from torchvision.ops import roi_align
 
 # Added to each channel's spatial max before dividing (the release's value).
 NORMALIZE_EPS = 1e-8
-# Where the local target's background channel comes from (see local_attention_target).
-BACKGROUND_RULES = ("network", "complement")
 
 
 def check_transfer_inputs(
@@ -86,18 +84,6 @@ def check_transfer_inputs(
     return num_images, num_views_total // num_images
 
 
-def check_background_rule(background: Union[str, float]) -> None:
-    """Raises ValueError unless ``background`` is one of ``BACKGROUND_RULES`` or in (0, 1)."""
-    if isinstance(background, (int, float)) and not isinstance(background, bool):
-        if 0.0 < float(background) < 1.0:
-            return
-    elif background in BACKGROUND_RULES:
-        return
-    raise ValueError(
-        f"background must be one of {BACKGROUND_RULES} or a number in (0, 1), got {background!r}"
-    )
-
-
 def check_weight(owner: str, name: str, value: float) -> None:
     """Raises ValueError naming ``owner.name`` when a loss weight is negative.
 
@@ -124,59 +110,61 @@ def normalised_local_scores(local_logits: Tensor) -> Tensor:
     return scores / (scores.amax(dim=(2, 3), keepdim=True) + eps)
 
 
-def local_attention_target(
-    local_logits: Tensor,
-    labels: Tensor,
-    num_views: int,
-    background: Union[str, float] = "network",
-) -> Tensor:
-    """Build the local attention target T from the local network's logits.
-
-    Detached (no gradient reaches the local network), ReLU, each channel divided
-    by its spatial max (+1e-8), channels of classes absent from the image label
-    zeroed (background never), then winner-take-all: at every pixel only the
-    largest channel keeps its value (the first one on ties).
-
-    ``background='complement'`` (not the release's; an option for the
-    benchmark's variants) replaces the background channel, before the
-    winner-take-all, by ``1 - max`` of the kept class channels: the local
-    network's own background channel is trained by no loss, so after the
-    max-normalisation it rarely wins anywhere; the complement calls background
-    wherever no class of the image reaches half of its peak. A number
-    ``background=b`` makes the background score the constant ``b`` (e.g. 0.25,
-    the release's background threshold of the CAM readout): the local CAM is
-    cut into background and classes the way stage 2 cuts the global one.
+def present_class_scores(local_logits: Tensor, labels: Tensor, num_views: int) -> Tensor:
+    """Normalised local scores with the channels of classes absent from the image zeroed.
 
     Args:
         local_logits: (B*N, K, h, w) local logits, the N views of an image
             consecutive.
         labels: (B, C) multi-hot image labels, C = K-1; a class is present
-            where its label is > 0.
+            where its label is > 0. Background (last) is always kept.
         num_views: N, the number of views per image.
-        background: ``'network'`` (the release: the local network's background
-            channel), ``'complement'`` (``1 - max`` of the kept class channels)
-            or a constant background score in (0, 1).
+
+    Returns:
+        (B*N, K, h, w) scores in [0, 1], no gradient.
+    """
+    scores = normalised_local_scores(local_logits)
+    present = labels.detach().repeat_interleave(num_views, dim=0) > 0
+    background_kept = present.new_ones((present.shape[0], 1))
+    channel_kept = torch.cat([present, background_kept], dim=1).to(scores.device, scores.dtype)
+    return scores * channel_kept[:, :, None, None]
+
+
+def winner_take_all(scores: Tensor) -> Tensor:
+    """Keeps, at every pixel, only the largest channel's value (the first one on ties).
+
+    Args:
+        scores: (N, K, h, w) scores.
+
+    Returns:
+        (N, K, h, w) scores with every channel but the winner zeroed.
+    """
+    winner = scores.argmax(dim=1, keepdim=True)
+    return scores * torch.zeros_like(scores).scatter_(1, winner, 1.0)
+
+
+def local_attention_target(local_logits: Tensor, labels: Tensor, num_views: int) -> Tensor:
+    """Build the local attention target T from the local network's logits (the release's rule).
+
+    Detached (no gradient reaches the local network), ReLU, each channel divided
+    by its spatial max (+1e-8), channels of classes absent from the image label
+    zeroed (background never), then winner-take-all: at every pixel only the
+    largest channel keeps its value (the first one on ties). The background
+    channel is the local network's own, which no loss trains; the two
+    alternatives the benchmark tried (``1 - max`` of the class channels, a
+    constant 0.25) lost and live in ``benchmarks/probe_transfer_targets.py``
+    only (figures in ``benchmarks/README.md``).
+
+    Args:
+        local_logits: (B*N, K, h, w) local logits, the N views of an image
+            consecutive.
+        labels: (B, C) multi-hot image labels, C = K-1.
+        num_views: N, the number of views per image.
 
     Returns:
         (B*N, K, h, w) target in ``local_logits``' dtype.
     """
-    check_background_rule(background)
-    scores = normalised_local_scores(local_logits)
-
-    present = labels.detach().repeat_interleave(num_views, dim=0) > 0
-    background_kept = present.new_ones((present.shape[0], 1))
-    channel_kept = torch.cat([present, background_kept], dim=1).to(scores.device, scores.dtype)
-    scores = scores * channel_kept[:, :, None, None]
-    if background == "complement":
-        class_peak = scores[:, :-1].amax(dim=1, keepdim=True)
-        scores = torch.cat([scores[:, :-1], 1.0 - class_peak], dim=1)
-    elif not isinstance(background, str):
-        constant = torch.full_like(scores[:, -1:], float(background))
-        scores = torch.cat([scores[:, :-1], constant], dim=1)
-
-    winner = scores.argmax(dim=1, keepdim=True)
-    winner_mask = torch.zeros_like(scores).scatter_(1, winner, 1.0)
-    return scores * winner_mask
+    return winner_take_all(present_class_scores(local_logits, labels, num_views))
 
 
 def roi_global_prediction(
