@@ -42,7 +42,8 @@ class PseudoMaskSettings:
         save_masks: write ``masks/<img_id>.png``.
         save_cams: write ``cams/<img_id>.npz``.
         num_vis: overlays written for the first this many images.
-        batch_size: images loaded together (those of equal size share forward passes).
+        batch_size: images loaded together; those of equal size are read together, in
+            forward passes sized by the readout's ``forward_pixels``.
         num_workers: image-loading worker processes.
         prefetch_batches: batches loaded ahead on a thread; ``None``: 2 on CUDA, else 0.
         writer_threads: threads writing the files (0: the main thread); ``None``:

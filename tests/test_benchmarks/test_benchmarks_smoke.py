@@ -195,3 +195,41 @@ def test_write_json_atomic_nan_and_table(tmp_path):
     table = text_table([["x", "1"], ["long name", "22"]], ["name", "v"]).splitlines()
     assert table[0] == "name       v "
     assert table[2] == "x          1 "
+
+
+def test_release_loop_writes_the_masks_stage_two_writes(tmp_path):
+    # The side-by-side baseline differs from stage 2 in its loop only: same model,
+    # images and readout give the same masks, plus one grey PNG per class map.
+    import cv2
+    import numpy as np
+    from mmseg.registry import DATASETS
+    from PIL import Image
+
+    from benchmarks.common import build_model, synthetic_data_root
+    from mmseg_l2g.models.classifiers.cam_readout import CAMReadoutConfig, present_classes
+    from mmseg_l2g.stage2 import PseudoMaskSettings, generate_pseudo_masks
+
+    with synthetic_data_root(None, 3, 64, 0) as root:
+        dataset = DATASETS.build(
+            dict(type="SyntheticWSSSDataset", data_root=root, pipeline=[],
+                 ann_file="ImageSets/Segmentation/train.txt")
+        )  # fmt: skip
+        model = build_model("synthetic", True, torch.device("cpu")).eval()
+        model.test_cfg = CAMReadoutConfig(scales=(0.5, 1.0), forward_pixels=64 * 64)
+        infos = [dataset.get_data_info(i) for i in range(3)]
+        bench_stage2.release_loop(model, infos, str(tmp_path))()
+        settings = PseudoMaskSettings(sweep=(0.25,), num_vis=0, batch_size=3, overwrite=True)
+        out = tmp_path / "stage2"
+        generate_pseudo_masks(model, dataset, str(out), settings, progress=False)
+        foreground = 0
+        for info in infos:
+            name = info["img_path"].rsplit("/", 1)[-1][:-4]
+            ours = np.array(Image.open(out / "masks" / f"{name}.png"))  # palette indices
+            theirs = cv2.imread(str(tmp_path / f"{name}.png"), cv2.IMREAD_UNCHANGED)
+            assert ours.shape == theirs.shape == (64, 64)
+            assert (ours == theirs).mean() > 0.999
+            foreground += int((ours > 0).sum())
+            for index in present_classes(info["gt_label"]).tolist():
+                grey = cv2.imread(str(tmp_path / f"{name}_{index}.png"), cv2.IMREAD_UNCHANGED)
+                assert grey.shape == (64, 64) and grey.max() == 255  # each map peaks at 1
+        assert foreground > 0  # the masks compared are not all background

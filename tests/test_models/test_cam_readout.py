@@ -142,11 +142,54 @@ def test_flip_averaging_is_mirror_symmetric(model):
         (dict(score="probabilities"), "score"),
         (dict(crf=dict(iterations=3)), "unknown dense CRF"),
         (dict(scale=1.0), "unknown CAM readout"),
+        (dict(forward_pixels=0), "forward_pixels"),
+        (dict(forward_pixels=2.5), "forward_pixels"),
     ],
 )
 def test_bad_readout_settings_raise(bad, match):
     with pytest.raises(ValueError, match=match):
         CAMReadoutConfig.from_cfg(bad)
+
+
+class PassRecorder(nn.Module):
+    """``Pointwise`` that records the batch shape of every forward pass."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.net, self.shapes = Pointwise(), []
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.shapes.append(tuple(x.shape))
+        return self.net(x)
+
+
+def test_forward_passes_are_sized_by_pixels_not_images():
+    # 5 images of 8x10 (80 px), flipped: 10 inputs per scale. At 2x (16x20 = 320 px) a
+    # limit of 700 px takes 2 per pass; at 1x (80 px) 8 per pass; 1 px still takes one.
+    x = torch.rand(5, 3, 8, 10, generator=torch.Generator().manual_seed(3))
+    classes = [torch.tensor([0, 1])] * 5
+    cams = {}
+    for limit, expected in [
+        (700, [(8, 3, 8, 10), (2, 3, 8, 10)] + [(2, 3, 16, 20)] * 5),
+        (1, [(1, 3, 8, 10)] * 10 + [(1, 3, 16, 20)] * 10),
+        (10**6, [(10, 3, 8, 10), (10, 3, 16, 20)]),
+    ]:
+        net = PassRecorder()
+        cfg = CAMReadoutConfig(scales=(1.0, 2.0), flip=True, forward_pixels=limit)
+        cams[limit] = read_cams(net, x, classes, cfg)
+        assert net.shapes == expected
+    # Speed only: the same maps whatever the passes.
+    for limit in (1, 700):
+        for got, want in zip(cams[limit], cams[10**6]):
+            torch.testing.assert_close(got, want, rtol=0, atol=1e-6)
+
+
+def test_forward_pixels_default_by_device():
+    cfg = CAMReadoutConfig()
+    assert cfg.images_per_pass(128, 128, torch.device("cpu")) == 2**17 // 128**2 == 8
+    assert cfg.images_per_pass(512, 512, torch.device("cpu")) == 1  # at least one
+    assert cfg.images_per_pass(448, 448, torch.device("cuda")) == 2**24 // 448**2 == 83
+    assert CAMReadoutConfig(forward_pixels=100).images_per_pass(5, 10, torch.device("cpu")) == 2
 
 
 def test_class_index_out_of_range_and_sizes():

@@ -5,7 +5,9 @@ and (at one scale, unflipped: :meth:`CAMReadoutConfig.one_pass`) ``predict``
 all call it with the model's ``test_cfg``.
 
 For each scale the normalised batch is resized, stacked with its horizontal
-flip and run through the network in one forward pass; the raw logits of every
+flip and run through the network in forward passes of at most
+``forward_pixels`` input pixels each (batching by work, not by image count:
+on a CPU larger passes fall out of the caches and run slower per image); the raw logits of every
 pass are upsampled (bicubic by default) to the output size, the flipped ones
 flipped back, and all ``len(scales) * (2 if flip else 1)`` maps averaged. Then
 ReLU, and each class map divided by its maximum (+1e-5). Only the classes
@@ -34,6 +36,12 @@ INTERP_MODES = ("bicubic", "bilinear")
 SCORES = ("logits", "softmax")
 NORM_EPS = 1e-5
 MAX_SCALE = 8.0
+# Input pixels per forward pass of the readout (images x height x width) when
+# ``forward_pixels`` is not set, by device type. CPU: PlainCNN's time per image
+# is lowest at 2**17 (8 images of 128 px, 2 of 256) and rises by up to 65 % at
+# 2**21 (measured, 2 cores: benchmarks/README.md, "Stage 2 batched by work").
+# CUDA: large passes keep the GPU busy; 2**24 is 83 images of 448 px.
+FORWARD_PIXELS = {"cpu": 2**17, "cuda": 2**24}
 
 
 @dataclass(frozen=True)
@@ -51,6 +59,9 @@ class CAMReadoutConfig:
         score: ``'logits'`` (the release's: ReLU of the mean class logits, each
             map divided by its maximum) or ``'softmax'`` (the softmax of the mean
             logits over the image's classes and the background, not normalised).
+        forward_pixels: input pixels per forward pass at most (at least one
+            image per pass); ``None``: ``FORWARD_PIXELS`` of the device. Speed
+            only: the maps do not depend on it.
     """
 
     scales: Tuple[float, ...] = DEFAULT_SCALES
@@ -60,6 +71,7 @@ class CAMReadoutConfig:
     bg_thr: float = 0.25
     crf: Optional[Dict[str, Any]] = field(default=None, hash=False)
     score: str = "logits"
+    forward_pixels: Optional[int] = None
 
     def __post_init__(self) -> None:
         scales = tuple(float(scale) for scale in self.scales)
@@ -72,6 +84,12 @@ class CAMReadoutConfig:
             raise ValueError(f"interp must be one of {INTERP_MODES}, got {self.interp!r}")
         if self.score not in SCORES:
             raise ValueError(f"score must be one of {SCORES}, got {self.score!r}")
+        if self.forward_pixels is not None and (
+            isinstance(self.forward_pixels, bool)
+            or not isinstance(self.forward_pixels, int)
+            or self.forward_pixels < 1
+        ):
+            raise ValueError(f"forward_pixels must be an int >= 1, got {self.forward_pixels!r}")
         if not (math.isfinite(self.bg_thr) and 0.0 <= self.bg_thr <= 1.0):
             raise ValueError(f"bg_thr must be in [0, 1] (CAMs are normalised), got {self.bg_thr}")
         if self.crf is not None:
@@ -96,6 +114,11 @@ class CAMReadoutConfig:
     def one_pass(self) -> CAMReadoutConfig:
         """This readout at the image's own scale, unflipped: one forward pass (``predict``)."""
         return replace(self, scales=(1.0,), flip=False)
+
+    def images_per_pass(self, height: int, width: int, device: torch.device) -> int:
+        """How many ``height`` x ``width`` inputs one forward pass takes on ``device``."""
+        limit = self.forward_pixels or FORWARD_PIXELS.get(device.type, FORWARD_PIXELS["cuda"])
+        return max(1, limit // (height * width))
 
     @property
     def num_maps(self) -> int:
@@ -193,8 +216,12 @@ def read_cams(
     total = torch.zeros((batch, len(channels), *out_size), device=device)
     for scale in cfg.scales:
         scaled = scaled_inputs(inputs, scale, cfg.flip)
+        per_pass = cfg.images_per_pass(*scaled.shape[-2:], device)
         with _autocast(device, cfg.fp16):
-            logits = cam_logits(scaled)
+            parts = scaled.split(per_pass)
+            logits = (
+                torch.cat([cam_logits(x) for x in parts]) if len(parts) > 1 else cam_logits(scaled)
+            )
         if logits.ndim != 4 or logits.shape[0] != scaled.shape[0]:
             raise ValueError(
                 f"the network returned CAM logits of shape {tuple(logits.shape)} for an input "
