@@ -94,11 +94,10 @@ def test_near_cells_refuse_a_rescaled_image():
 
 
 def _local_logits() -> torch.Tensor:
-    """(1, 3, 1, 3) local logits: class 0, class 1 (absent from the label), background."""
-    class0 = [[4.0, 1.0, 0.0]]  # ReLU / max 4 -> [1, .25, 0]
-    class1 = [[9.0, 9.0, 9.0]]  # absent: zeroed whatever its value
-    background = [[0.0, 0.0, 0.0]]  # untrained channel, never above 0 here
-    return torch.tensor([[class0, class1, background]], dtype=torch.float64)
+    """(1, 3, 1, 3): class 0 [4, 1, 0] (ReLU / max -> [1, .25, 0]), class 1 (absent from
+    the label) 9 everywhere, the untrained background channel 0 everywhere."""
+    values = [4.0, 1.0, 0.0] + [9.0] * 3 + [0.0] * 3
+    return torch.tensor(values, dtype=torch.float64).view(1, 3, 1, 3)
 
 
 RULE_LABELS = torch.tensor([[1.0, 0.0]], dtype=torch.float64)

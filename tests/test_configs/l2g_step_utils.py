@@ -1,17 +1,16 @@
 """Shared by the backbone config tests: a random L2G batch, one training step, the readout."""
 
 import time
-from typing import Dict, List, Tuple
+from typing import Any, Dict, List, Tuple
 
-import numpy as np
 import torch
+from l2g_batches import random_l2g_batch
 from mmengine.config import Config
 from mmengine.optim import build_optim_wrapper
 from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 
 import mmseg_l2g  # noqa: F401
-from mmseg_l2g.datasets.transforms import LocalCropTransform, PackL2GInputs
 
 
 def build_model(cfg: Config) -> torch.nn.Module:
@@ -20,40 +19,11 @@ def build_model(cfg: Config) -> torch.nn.Module:
     return MODELS.build(cfg.model)
 
 
-def random_batch(
-    size: int,
-    crop: int,
-    num_views: int,
-    num_classes: int,
-    batch_size: int = 1,
-    saliency: bool = False,
-    seed: int = 0,
-) -> dict:
-    """A packed, collated batch of random images, each with one or two classes.
-
-    ``num_views=0``: no local views (the plain-CAM pipeline); ``saliency``: each
-    image has a random saliency map (the shape transfer loss's images).
-    """
-    rng = np.random.default_rng(seed)
-    inputs, samples = [], []
-    for i in range(batch_size):
-        label = np.zeros(num_classes, np.float32)
-        label[rng.choice(num_classes, size=1 + i % 2, replace=False)] = 1
-        results = dict(
-            img=rng.integers(0, 255, (size, size, 3), dtype=np.uint8),
-            gt_label=label,
-            img_id=f"img{i}",
-            ori_shape=(size, size),
-            img_shape=(size, size),
-        )
-        if saliency:
-            results["gt_saliency"] = rng.random((size, size)).astype(np.float32)
-        if num_views:
-            results = LocalCropTransform(num_views=num_views, crop_size=crop)(results)
-        packed = PackL2GInputs()(results)
-        inputs.append(packed["inputs"])
-        samples.append(packed["data_samples"])
-    return dict(inputs=inputs, data_samples=samples)
+def random_batch(size: int, crop: int, num_views: int, num_classes: int, **kwargs: Any) -> dict:
+    """A packed, collated batch of random images (``l2g_batches.random_l2g_batch``)."""
+    return random_l2g_batch(
+        size=size, crop=crop, num_views=num_views, num_classes=num_classes, **kwargs
+    )
 
 
 def one_training_step(
