@@ -1,21 +1,26 @@
-"""CAM overlay and mask of one image with an L2G checkpoint (mmseg's init_model + inference_model).
+"""The one L2G drawing and the mask of one image (mmseg's init_model + inference_model).
 
-Usage:
-    python3 demo/image_demo.py IMAGE CONFIG CHECKPOINT --out-dir DIR [--device cpu]
+Usage (mmseg's ``demo/image_demo.py`` flags, plus ``--out-dir`` and ``--labels``):
+    python3 demo/image_demo.py IMAGE CONFIG CHECKPOINT [--out-file FILE] [--out-dir DIR]
+        [--device cpu] [--opacity 0.5] [--with-labels | --no-with-labels] [--title NAME]
         [--labels CLASS [CLASS ...]]
 
-Writes ``DIR/<image name>_cam.jpg`` (image | CAM heat map | mask) and
-``DIR/<image name>_mask.png`` (palette PNG: 0 = background, c = class c).
-With ``--labels`` the CAMs are read for those classes (the image-level labels,
-as in stage 2); without, for the classes the classifier predicts. An error
-ends in one line and exit status 1 (``--debug``: the traceback).
+The drawing is ``L2GLocalVisualizer``'s one layout: image | CAM | mask, each
+under a title, the mask's classes in a legend below it. ``--out-file`` writes
+it to FILE; ``--out-dir`` writes ``DIR/<image name>_cam.jpg`` (unless
+``--out-file``) and ``DIR/<image name>_mask.png`` (palette PNG: 0 =
+background, c = class c); with neither, as mmseg's demo, the drawing is shown
+in a window named ``--title``. With ``--labels`` the
+CAMs are read for those classes (the image-level labels, as in stage 2);
+without, for the classes the classifier predicts. An error ends in one line
+and exit status 1 (``--debug``: the traceback).
 """
 
 import argparse
 import os
 import os.path as osp
 import sys
-from typing import List, Optional, Sequence
+from typing import List, Optional, Sequence, Tuple
 
 import mmcv
 import numpy as np
@@ -27,18 +32,32 @@ from mmseg.structures import SegDataSample
 
 from mmseg_l2g.io import save_palette_png
 from mmseg_l2g.utils.cli import add_debug_arg, check_folder_arg, run_main
-from mmseg_l2g.visualization.cam_overlay import render_cam_panel, save_cam_panel
+from mmseg_l2g.visualization import L2GLocalVisualizer
+from mmseg_l2g.visualization.layout_file import write_jpeg, write_picture
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
-    """Command-line arguments."""
-    parser = argparse.ArgumentParser(description="CAM overlay and mask of one image")
+    """Command-line arguments (mmseg's image_demo flags and ours)."""
+    parser = argparse.ArgumentParser(description="The L2G drawing and mask of one image")
     parser.add_argument("image", help="image file")
     parser.add_argument("config", help="L2G config file")
     parser.add_argument("checkpoint", help="checkpoint file")
-    parser.add_argument("--out-dir", required=True, help="folder for the overlay and the mask")
+    parser.add_argument("--out-file", help="file for the drawing (its extension: the format)")
+    parser.add_argument("--out-dir", help="folder for the drawing and the mask")
     parser.add_argument(
         "--device", default="cuda:0" if torch.cuda.is_available() else "cpu", help="device"
+    )
+    parser.add_argument(
+        "--opacity", type=float, default=0.5, help="opacity of the mask colours, in (0, 1]"
+    )
+    parser.add_argument(
+        "--with-labels",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="the class legend under the mask (default: on)",
+    )
+    parser.add_argument(
+        "--title", default="result", help="the window's name (without --out-file / --out-dir)"
     )
     parser.add_argument(
         "--labels",
@@ -72,27 +91,36 @@ def predict_with_labels(model: torch.nn.Module, image: str, labels: np.ndarray) 
     return model.test_step(pseudo_collate([data]))[0]
 
 
-def run(args: argparse.Namespace) -> List[str]:
-    """Writes the overlay and the mask; returns their paths."""
-    for flag, path in (("image", args.image), ("config", args.config)):
-        if not osp.isfile(path):
-            raise FileNotFoundError(f"{flag} not found: {path}")
+def output_paths(args: argparse.Namespace) -> Tuple[Optional[str], Optional[str]]:
+    """(drawing, mask): where ``--out-file`` / ``--out-dir`` put them (None: not written).
+
+    Raises:
+        ValueError: an output that would overwrite an input.
+    """
+    if not args.out_file and not args.out_dir:
+        return None, None
     check_folder_arg(args.out_dir, "--out-dir")
+    if args.out_file:
+        check_folder_arg(osp.dirname(args.out_file), "--out-file")
     stem = osp.splitext(osp.basename(args.image))[0]
-    overlay, mask_file = (
-        osp.join(args.out_dir, stem + suffix) for suffix in ("_cam.jpg", "_mask.png")
-    )
+    mask_file = osp.join(args.out_dir, stem + "_mask.png") if args.out_dir else None
+    drawing = args.out_file or osp.join(args.out_dir, stem + "_cam.jpg")
+    outputs = [path for path in (drawing, mask_file) if path]
     for flag, path in (
         ("image", args.image),
         ("config", args.config),
         ("checkpoint", args.checkpoint),
     ):
-        if osp.abspath(path) in (osp.abspath(overlay), osp.abspath(mask_file)):
-            raise ValueError(
-                f"--out-dir {args.out_dir}: the output would overwrite the {flag} {path}"
-            )
+        for out in outputs:
+            if osp.abspath(path) == osp.abspath(out):
+                raise ValueError(f"the output {out} would overwrite the {flag} {path}")
+    return drawing, mask_file
+
+
+def load_model(args: argparse.Namespace) -> torch.nn.Module:
+    """mmseg's ``init_model``; its errors name the checkpoint."""
     try:
-        model = init_model(args.config, args.checkpoint, device=args.device)
+        return init_model(args.config, args.checkpoint, device=args.device)
     except KeyError as exc:  # mmseg's init_model reads checkpoint['meta']
         raise ValueError(
             f"checkpoint {args.checkpoint}: no {exc.args[0]!r} entry (mmseg's init_model reads "
@@ -102,21 +130,56 @@ def run(args: argparse.Namespace) -> List[str]:
         if args.checkpoint in str(exc):
             raise
         raise ValueError(f"checkpoint {args.checkpoint}: {exc}") from exc
+
+
+def draw(
+    visualizer: L2GLocalVisualizer, model: torch.nn.Module, result: SegDataSample, args
+) -> np.ndarray:
+    """``L2GLocalVisualizer``'s one layout of the prediction (no ground truth), RGB."""
+    return visualizer.draw_layout(
+        mmcv.imread(args.image, channel_order="rgb"),
+        result,
+        draw_gt=False,
+        with_labels=args.with_labels,
+        classes=model.dataset_meta["classes"],
+        palette=model.dataset_meta["palette"],
+    )
+
+
+def run(args: argparse.Namespace) -> List[str]:
+    """Writes the drawing (and with ``--out-dir`` the mask) or shows it; returns the files."""
+    for flag, path in (("image", args.image), ("config", args.config)):
+        if not osp.isfile(path):
+            raise FileNotFoundError(f"{flag} not found: {path}")
+    if not 0 < args.opacity <= 1:
+        raise ValueError(f"--opacity must be in (0, 1], got {args.opacity}")
+    drawing_file, mask_file = output_paths(args)
+    model = load_model(args)
     classes, palette = model.dataset_meta["classes"], model.dataset_meta["palette"]
     if args.labels:
         result = predict_with_labels(model, args.image, label_vector(args.labels, classes))
     else:
         result = inference_model(model, args.image)
-    cams = result.pred_cam.data.float().cpu().numpy()
+    visualizer = L2GLocalVisualizer(name="image_demo", vis_backends=[], alpha=args.opacity)
+    drawing = draw(visualizer, model, result, args)
     mask = result.pred_sem_seg.data[0].cpu().numpy().astype(np.uint8)
-    shown = cams[cams.reshape(len(cams), -1).max(axis=1) > 0]
-    panel = render_cam_panel(mmcv.imread(args.image), shown, mask, palette)
-    os.makedirs(args.out_dir, exist_ok=True)
-    save_cam_panel(overlay, panel)
-    save_palette_png(mask_file, mask, palette)
     found = [classes[c] for c in np.unique(mask) if 0 < c < len(classes)]
-    print(f"wrote {overlay} and {mask_file}; classes in the mask: {found or 'none'}")
-    return [overlay, mask_file]
+    if drawing_file is None:
+        print(f"classes in the mask: {found or 'none'}")
+        visualizer.show(drawing, win_name=args.title)
+        return []
+    for path in filter(None, (drawing_file, mask_file)):
+        os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
+    if drawing_file.lower().endswith((".jpg", ".jpeg")):
+        write_jpeg(drawing_file, drawing)
+    else:
+        write_picture(drawing_file, drawing)
+    written = [drawing_file]
+    if mask_file:
+        save_palette_png(mask_file, mask, palette)
+        written.append(mask_file)
+    print(f"wrote {' and '.join(written)}; classes in the mask: {found or 'none'}")
+    return written
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

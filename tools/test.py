@@ -1,11 +1,14 @@
 """Test (evaluate) a checkpoint from a config (mmseg's tools/test.py flags)."""
 
 import argparse
+import logging
 import os.path as osp
 import sys
 from typing import Optional, Sequence
 
 from mmengine.config import Config
+from mmengine.dist import get_world_size
+from mmengine.logging import print_log
 from mmengine.model import BaseTTAModel, is_model_wrapper
 from mmengine.runner import Runner
 
@@ -28,6 +31,13 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         "land in SHOW_DIR/vis_data/vis_image/)",
     )
     parser.add_argument(
+        "--show-interval",
+        type=positive_int,
+        default=1,
+        help="with --show / --show-dir: draw every N-th test batch (default 1: every image; "
+        "mmseg's hook draws every 50th)",
+    )
+    parser.add_argument(
         "--wait-time", type=float, default=2, help="seconds each shown image stays (--show)"
     )
     parser.add_argument(
@@ -39,6 +49,14 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     return parse_runner_args(parser, argv)
 
 
+def positive_int(text: str) -> int:
+    """An integer >= 1 (argparse type)."""
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
 def build_config(args: argparse.Namespace) -> Config:
     """Loads the config, applies overrides and points it at the checkpoint."""
     if not osp.isfile(args.checkpoint):
@@ -48,7 +66,7 @@ def build_config(args: argparse.Namespace) -> Config:
     cfg = load_runner_config(args)
     cfg.load_from = args.checkpoint
     if args.show or args.show_dir:
-        enable_visualization(cfg, args.show, args.show_dir, args.wait_time)
+        enable_visualization(cfg, args.show, args.show_dir, args.wait_time, args.show_interval)
     if args.tta:
         use_tta(cfg, args.config)
     if args.out is not None:
@@ -58,7 +76,7 @@ def build_config(args: argparse.Namespace) -> Config:
 
 
 def enable_visualization(
-    cfg: Config, show: bool, show_dir: Optional[str], wait_time: float
+    cfg: Config, show: bool, show_dir: Optional[str], wait_time: float, interval: int = 1
 ) -> None:
     """Turns the config's ``SegVisualizationHook`` on, as mmseg's ``--show`` / ``--show-dir``.
 
@@ -67,6 +85,7 @@ def enable_visualization(
         show: show each drawn image in a window for ``wait_time`` seconds.
         show_dir: the visualizer's ``save_dir`` (None: the run's log folder).
         wait_time: seconds per shown image.
+        interval: draw every ``interval``-th batch (the hook's ``interval``).
 
     Raises:
         RuntimeError: the config has no visualization hook.
@@ -78,6 +97,7 @@ def enable_visualization(
             "default_hooks = dict(visualization=dict(type='SegVisualizationHook'))"
         )
     hook["draw"] = True
+    hook["interval"] = interval
     if show:
         hook["show"] = True
         hook["wait_time"] = wait_time
@@ -97,6 +117,60 @@ def use_tta(cfg: Config, config_file: str) -> None:
     cfg.test_dataloader.dataset.pipeline = cfg.tta_pipeline
     cfg.tta_model.module = cfg.model
     cfg.model = cfg.tta_model
+
+
+def drawing_message(
+    num_images: int,
+    num_batches: int,
+    batch_size: int,
+    interval: int,
+    world_size: int,
+    show: bool,
+    show_dir: Optional[str],
+) -> str:
+    """What ``--show`` / ``--show-dir`` will draw and where, in one line.
+
+    Args:
+        num_images: the test set's images.
+        num_batches: the batches of this process's loader.
+        batch_size: images per batch.
+        interval: the hook draws every ``interval``-th batch.
+        world_size: processes; mmseg's hook draws on the main one only.
+        show: the pictures go to a window.
+        show_dir: the visualizer's ``save_dir``.
+    """
+    if show:
+        where = "in a window"
+    else:
+        where = f"into {osp.join(show_dir, 'vis_data', 'vis_image')}"
+    drawn_batches = num_batches // interval
+    if interval == 1 and world_size == 1:
+        return f"drawing all {num_images} test images {where}"
+    share = " of the main process (mmseg's hook draws there only)" if world_size > 1 else ""
+    hints = ["--show-interval 1 draws every batch"] if interval > 1 else []
+    if world_size > 1:
+        hints.append("one process (--launcher none) draws every image")
+    return (
+        f"drawing one batch in {interval}{share}: {drawn_batches} of {num_batches} batches, "
+        f"at most {drawn_batches * batch_size} of {num_images} test images, {where}; "
+        + "; ".join(hints)
+    )
+
+
+def announce_drawing(runner: Runner, args: argparse.Namespace) -> None:
+    """Logs how many test images ``--show`` / ``--show-dir`` will draw, and where."""
+    loader = runner.test_loop.dataloader
+    message = drawing_message(
+        len(loader.dataset),
+        len(loader),
+        loader.batch_size or 1,
+        args.show_interval,
+        get_world_size(),
+        args.show,
+        args.show_dir,
+    )
+    complete = args.show_interval == 1 and get_world_size() == 1
+    print_log(message, logger=runner.logger, level=logging.INFO if complete else logging.WARNING)
 
 
 def check_checkpoint_fits(runner: Runner, checkpoint: str, config: str) -> None:
@@ -125,6 +199,8 @@ def run_test(args: argparse.Namespace) -> None:
     try:
         runner = Runner.from_cfg(cfg)
         check_checkpoint_fits(runner, args.checkpoint, args.config)
+        if args.show or args.show_dir:
+            announce_drawing(runner, args)
         runner.test()
     finally:
         destroy_process_group()

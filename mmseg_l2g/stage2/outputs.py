@@ -10,7 +10,7 @@ import numpy as np
 import torch
 
 from ..io import atomic_write_json, save_cams_npz, save_palette_png
-from ..visualization.cam_overlay import render_cam_panel, save_cam_panel
+from ..visualization.layout_file import draw_cam_layout, write_jpeg
 from .async_writer import AsyncWriter
 from .planning import ImageRecord
 
@@ -48,6 +48,7 @@ def submit_writes(
     cams16: Optional[torch.Tensor],
     wait: Callable[[], None],
     palette: Palette,
+    classes: Optional[Sequence[str]] = None,
 ) -> None:
     """Hands an image's files to the writer; each write first waits for the host copy.
 
@@ -58,8 +59,9 @@ def submit_writes(
         cams16: its float16 (n, H, W) CAMs on the host (for the CAM file and overlay).
         wait: waits for the host copies.
         palette: the class colours.
+        classes: the class names, for the overlay's legend (default ``class i``).
     """
-    classes = record.classes.numpy()
+    labels = record.classes.numpy()
 
     def mask_array() -> np.ndarray:
         wait()
@@ -72,7 +74,7 @@ def submit_writes(
 
         def write_cams(path: str = record.cams_out) -> None:
             wait()
-            save_cams_npz(path, cams16.numpy(), classes)
+            save_cams_npz(path, cams16.numpy(), labels)
 
         writer.submit(record.cams_out, write_cams)
     if record.vis_out is not None:
@@ -81,7 +83,8 @@ def submit_writes(
         def write_vis(path: str = record.vis_out) -> None:
             wait()
             cams = cams16.numpy().astype(np.float32)
-            save_cam_panel(path, render_cam_panel(img, cams, mask_array(), palette, gt))
+            drawn = draw_cam_layout(img, cams, mask_array(), palette, gt, classes)
+            write_jpeg(path, drawn)
 
         writer.submit(record.vis_out, write_vis)
 

@@ -94,7 +94,9 @@ class BatchProcessor:
         host, wait = to_host(needed)
         for index, record in enumerate(prepared):
             mask = host[2 * index] if host[2 * index] is not None else record.mask
-            submit_writes(self.writer, record, mask, host[2 * index + 1], wait, self.palette)
+            cams = host[2 * index + 1]
+            names = self.metric.class_names
+            submit_writes(self.writer, record, mask, cams, wait, self.palette, names)
         for record in prepared:
             if record.evaluate:
                 self._score(record)

@@ -1,13 +1,9 @@
-"""CAM overlay panels for a person to look at (``<out-dir>/vis/``)."""
+"""The CAM heat map over the image (the layout's CAM panel, the comparison figure's cells)."""
 
 from __future__ import annotations
 
-from typing import Optional, Sequence
-
 import cv2
 import numpy as np
-
-from ..io import atomic_write_bytes, colorize_mask
 
 
 def heat_overlay(rgb: np.ndarray, cams: np.ndarray, alpha: float = 0.5) -> np.ndarray:
@@ -24,41 +20,3 @@ def heat_overlay(rgb: np.ndarray, cams: np.ndarray, alpha: float = 0.5) -> np.nd
     levels = (np.clip(peak.astype(np.float32), 0.0, 1.0) * 255).round().astype(np.uint8)
     heat_rgb = cv2.applyColorMap(levels, cv2.COLORMAP_JET)[:, :, ::-1]
     return (rgb * (1 - alpha) + heat_rgb * alpha).round().astype(np.uint8)
-
-
-def render_cam_panel(
-    img_bgr: np.ndarray,
-    cams: np.ndarray,
-    mask: np.ndarray,
-    palette: Sequence[Sequence[int]],
-    gt: Optional[np.ndarray] = None,
-    alpha: float = 0.5,
-) -> np.ndarray:
-    """Side by side: image, CAM heat map (largest class map), pseudo mask, ground truth.
-
-    Args:
-        img_bgr: uint8 BGR (H, W, 3) image.
-        cams: (n, H, W) normalised maps of the image's classes.
-        mask: uint8 (H, W) pseudo mask.
-        palette: RGB class colours.
-        gt: uint8 (H, W) ground-truth mask, when there is one.
-        alpha: weight of the heat map and mask colours over the image.
-
-    Returns:
-        uint8 BGR (H, 3W or 4W, 3) panel.
-    """
-    rgb = np.ascontiguousarray(img_bgr[:, :, ::-1])
-    panels = [rgb, heat_overlay(rgb, cams, alpha)]
-    for layer in (mask, gt):
-        if layer is not None:
-            blend = rgb * (1 - alpha) + colorize_mask(layer, palette) * alpha
-            panels.append(blend.round().astype(np.uint8))
-    return np.ascontiguousarray(np.concatenate(panels, axis=1)[:, :, ::-1])
-
-
-def save_cam_panel(path: str, panel_bgr: np.ndarray, quality: int = 90) -> None:
-    """Writes a panel as JPEG, atomically."""
-    ok, encoded = cv2.imencode(".jpg", panel_bgr, [cv2.IMWRITE_JPEG_QUALITY, quality])
-    if not ok:
-        raise OSError(f"cannot encode the overlay panel for {path}")
-    atomic_write_bytes(path, encoded.tobytes())

@@ -1,32 +1,43 @@
-"""L2GLocalVisualizer: mmseg's SegLocalVisualizer that also draws L2G's local views and CAMs."""
+"""L2GLocalVisualizer: mmseg's SegLocalVisualizer drawing THE one layout of every L2G picture."""
 
-from typing import List, Optional
+from typing import List, Optional, Sequence
 
 import mmcv
 import numpy as np
 import torch
 import torch.nn.functional as F
+from mmengine.dist import master_only
 from mmengine.visualization import Visualizer
 from mmseg.registry import VISUALIZERS
 from mmseg.structures import SegDataSample
 from mmseg.visualization import SegLocalVisualizer
 
-L2G_FIELDS = ("local_boxes", "local_saliency", "pred_cam")
+from .cam_overlay import heat_overlay
+from .panel_text import every_rank, stack_panels
+from .panels import Panel, fit_maps, fit_mask, mask_panel
+
 BOX_COLOR = (255, 255, 0)
+HEAT_ALPHA = 0.5
+DEFAULT_ALPHA = 0.5
+TITLES = dict(image="image", saliency="saliency", cam="CAM", pred="mask", gt="ground truth")
 
 
 @VISUALIZERS.register_module()
 class L2GLocalVisualizer(SegLocalVisualizer):
-    """``SegLocalVisualizer`` plus the L2G fields of a data sample, as extra panels.
+    """``SegLocalVisualizer`` drawing the one L2G layout, whoever asks.
 
-    For a sample without L2G fields it draws exactly what ``SegLocalVisualizer``
-    draws. Otherwise the panels, left to right: the image with its local views
-    (``local_boxes``, yellow) and the ground-truth mask when drawn; the saliency
-    seen by the local views (``local_saliency`` crops pasted back at their
-    boxes, the maximum where they overlap, black where no view looks); the
-    predicted mask; the CAM (``pred_cam``, the maximum over classes, a colour
-    map over the image). So mmseg's ``browse_dataset.py`` shows a training
-    sample's local views and saliency, and ``tools/test.py --show-dir`` its CAM.
+    The panels, left to right, each under a title: ``image`` (with the local
+    views' boxes, ``local_boxes``, in yellow); ``saliency`` (the
+    ``local_saliency`` crops pasted back at their boxes, the maximum where they
+    overlap, black where no view looks); ``CAM`` (``pred_cam``: the JET heat
+    map of the largest class map, absolute [0, 1] scale, over the image);
+    ``mask`` (``pred_sem_seg``: predicted or pseudo mask, palette colours at
+    opacity ``alpha``); ``ground truth`` (``gt_sem_seg``). A panel is drawn
+    only when its field is there (and ``draw_pred`` / ``draw_gt`` allow).
+    Under the panels, with labels, a legend band: under each mask the classes
+    present in it (palette swatch and name). gen_pseudo's ``vis/``,
+    ``MMSegInferencer``, ``demo/image_demo.py``, ``tools/test.py --show-dir``
+    and ``browse_dataset.py`` all draw through :meth:`draw_layout`.
 
     One instance per run: built with a ``save_dir`` other than that of the
     instance already holding its name (a second Runner in the same process),
@@ -36,11 +47,18 @@ class L2GLocalVisualizer(SegLocalVisualizer):
     Args:
         name: the instance name (mmseg's configs: ``'visualizer'``).
         save_dir: the folder of the vis backends.
+        alpha: opacity of the mask colours (default 0.5, stage 2's; mmseg's is 0.8).
         **kwargs: ``SegLocalVisualizer`` arguments.
     """
 
-    def __init__(self, name: str = "visualizer", save_dir: Optional[str] = None, **kwargs) -> None:
-        super().__init__(name=name, save_dir=save_dir, **kwargs)
+    def __init__(
+        self,
+        name: str = "visualizer",
+        save_dir: Optional[str] = None,
+        alpha: float = DEFAULT_ALPHA,
+        **kwargs,
+    ) -> None:
+        super().__init__(name=name, save_dir=save_dir, alpha=alpha, **kwargs)
         self.requested_save_dir = save_dir
 
     @classmethod
@@ -73,6 +91,7 @@ class L2GLocalVisualizer(SegLocalVisualizer):
                 registry[name] = instance
         return instance
 
+    @master_only
     def add_datasample(
         self,
         name: str,
@@ -86,31 +105,24 @@ class L2GLocalVisualizer(SegLocalVisualizer):
         step: int = 0,
         with_labels: Optional[bool] = True,
     ) -> None:
-        """Draws the panels (see the class) and saves them to the backends or ``out_file``.
+        """Draws the layout (:meth:`draw_layout`) and saves it to the backends or ``out_file``.
+
+        Afterwards ``get_image()`` gives the drawing (``MMSegInferencer``'s ``return_vis``).
 
         Args:
             name: the image's identifier.
             image: RGB (H, W, 3) uint8 image the sample's fields refer to.
             data_sample: the sample; None draws the image alone.
             draw_gt: draw ``gt_sem_seg``.
-            draw_pred: draw ``pred_sem_seg`` and ``pred_cam``.
+            draw_pred: draw ``pred_cam`` and ``pred_sem_seg``.
             show: show in a window instead of saving to the backends.
             wait_time: seconds a shown image stays.
             out_file: write the drawing here instead of the backends.
             step: the backends' step.
-            with_labels: write class names on the masks.
+            with_labels: the class legend under the masks.
         """
-        if data_sample is not None and not any(key in data_sample for key in L2G_FIELDS):
-            if (draw_gt and "gt_sem_seg" in data_sample) or (
-                draw_pred and "pred_sem_seg" in data_sample
-            ):
-                super().add_datasample(
-                    name, image, data_sample, draw_gt, draw_pred, show, wait_time,
-                    out_file, step, with_labels,
-                )  # fmt: skip
-                return
-        panels = self.draw_panels(image, data_sample, draw_gt, draw_pred, with_labels)
-        drawn = np.concatenate(panels, axis=1)
+        drawn = self.draw_layout(image, data_sample, draw_gt, draw_pred, bool(with_labels))
+        self.set_image(drawn)
         if show:
             self.show(drawn, win_name=name, wait_time=wait_time)
         if out_file is not None:
@@ -118,37 +130,70 @@ class L2GLocalVisualizer(SegLocalVisualizer):
         else:
             self.add_image(name, drawn, step)
 
+    def draw_layout(
+        self,
+        image: np.ndarray,
+        data_sample: Optional[SegDataSample] = None,
+        draw_gt: bool = True,
+        draw_pred: bool = True,
+        with_labels: bool = True,
+        classes: Optional[Sequence[str]] = None,
+        palette: Optional[Sequence[Sequence[int]]] = None,
+    ) -> np.ndarray:
+        """THE drawing of a sample: its panels side by side, titled, masks with a class legend.
+
+        Works on every rank (stage 2 draws there); see the class for the panels.
+
+        Args:
+            image: RGB (H, W, 3) uint8 image the sample's fields refer to.
+            data_sample: the sample; None draws the image alone.
+            draw_gt: draw ``gt_sem_seg``.
+            draw_pred: draw ``pred_cam`` and ``pred_sem_seg``.
+            with_labels: the legend band under the panels.
+            classes: class names (default: ``dataset_meta``'s).
+            palette: RGB class colours (default: ``dataset_meta``'s).
+
+        Returns:
+            RGB (T + H + L, n * W, 3) uint8: title band T, legend band L
+            (one row per class of the mask showing most classes; 0 without).
+        """
+        meta = self._dataset_meta or {}
+        classes = list(classes if classes is not None else meta.get("classes") or ())
+        palette = list(palette if palette is not None else meta.get("palette") or ())
+        panels = self.draw_panels(image, data_sample, draw_gt, draw_pred, classes, palette)
+        rows = max(len(legend) for _, _, legend in panels) if with_labels else 0
+        return stack_panels(self, panels, rows)
+
     def draw_panels(
         self,
         image: np.ndarray,
         data_sample: Optional[SegDataSample],
-        draw_gt: bool = True,
-        draw_pred: bool = True,
-        with_labels: Optional[bool] = True,
-    ) -> List[np.ndarray]:
-        """The RGB (H, W, 3) panels of a sample, left to right (see the class)."""
-        image = np.ascontiguousarray(image)
-        if data_sample is None:
-            return [image]
-        classes = self.dataset_meta.get("classes")
-        palette = self.dataset_meta.get("palette")
+        draw_gt: bool,
+        draw_pred: bool,
+        classes: Sequence[str],
+        palette: Sequence[Sequence[int]],
+    ) -> List[Panel]:
+        """The (title, RGB (H, W, 3) picture, legend entries) panels, left to right."""
+        image = np.ascontiguousarray(image, dtype=np.uint8)
+        shape = image.shape[:2]
         first = image
-        if "local_boxes" in data_sample:
+        if data_sample is not None and "local_boxes" in data_sample:
             first = self.draw_local_boxes(image, data_sample.local_boxes)
-        if draw_gt and "gt_sem_seg" in data_sample:
-            first = self._draw_sem_seg(first, data_sample.gt_sem_seg, classes, palette, with_labels)
-        panels = [first]
+        panels: List[Panel] = [(TITLES["image"], first, [])]
+        if data_sample is None:
+            return panels
         if "local_saliency" in data_sample and "local_boxes" in data_sample:
-            panels.append(
-                saliency_panel(data_sample.local_saliency, data_sample.local_boxes, image.shape)
-            )
-        if draw_pred and "pred_sem_seg" in data_sample:
-            panels.append(
-                self._draw_sem_seg(image, data_sample.pred_sem_seg, classes, palette, with_labels)
-            )
+            saliency = saliency_panel(data_sample.local_saliency, data_sample.local_boxes, shape)
+            panels.append((TITLES["saliency"], saliency, []))
         if draw_pred and "pred_cam" in data_sample:
-            cam = data_sample.pred_cam.data.float().amax(dim=0, keepdim=True)
-            panels.append(self.draw_featmap(cam.cpu(), image, channel_reduction="squeeze_mean"))
+            cams = fit_maps(data_sample.pred_cam.data, shape)
+            panels.append((TITLES["cam"], heat_overlay(image, cams, HEAT_ALPHA), []))
+        layers = [("pred", "pred_sem_seg", draw_pred), ("gt", "gt_sem_seg", draw_gt)]
+        for title, key, wanted in layers:
+            if wanted and key in data_sample:
+                mask = fit_mask(data_sample.get(key).data, shape)
+                picture, legend = mask_panel(image, mask, classes, palette, self.alpha)
+                panels.append((TITLES[title], picture, legend))
         return panels
 
     def draw_local_boxes(self, image: np.ndarray, boxes: torch.Tensor) -> np.ndarray:
@@ -158,9 +203,9 @@ class L2GLocalVisualizer(SegLocalVisualizer):
         # x2 = width is the last pixel's far edge; clip into the image so it shows.
         boxes[:, 0::2] = boxes[:, 0::2].clamp(0, width - 1)
         boxes[:, 1::2] = boxes[:, 1::2].clamp(0, height - 1)
-        self.set_image(image)
-        self.draw_bboxes(boxes, edge_colors=BOX_COLOR, line_widths=1)
-        return self.get_image()
+        every_rank(Visualizer.set_image)(self, image)
+        every_rank(Visualizer.draw_bboxes)(self, boxes, edge_colors=BOX_COLOR, line_widths=1)
+        return every_rank(Visualizer.get_image)(self)
 
 
 def saliency_panel(crops: torch.Tensor, boxes: torch.Tensor, image_shape: tuple) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""demo/image_demo.py: the CAM overlay and mask of one image, as mmseg's inference_model gives."""
+"""demo/image_demo.py: the one drawing and the mask of an image, as mmseg's inference_model."""
 
 import os.path as osp
 
@@ -9,12 +9,21 @@ from mmseg.apis import inference_model, init_model
 from PIL import Image
 from tool_test_utils import L2G_CONFIG, load_script
 
+from mmseg_l2g.visualization.panel_text import BandSizes
+
 demo = load_script("demo/image_demo.py")
 
 
-def _run(image: str, checkpoint: str, out_dir: str, labels=None) -> list:
-    argv = [image, L2G_CONFIG, checkpoint, "--out-dir", out_dir, "--device", "cpu"]
+def _run(image: str, checkpoint: str, out_dir: str, labels=None, extra=()) -> list:
+    argv = [image, L2G_CONFIG, checkpoint, "--out-dir", out_dir, "--device", "cpu", *extra]
     return demo.run(demo.parse_args(argv + (["--labels", *labels] if labels else [])))
+
+
+def layout_shape(mask: np.ndarray, panels: int) -> tuple:
+    """(height, width, 3) of the one layout of ``panels`` panels over ``mask``'s image."""
+    height, width = mask.shape[-2:]
+    sizes = BandSizes.for_image(height, width)
+    return (sizes.title + height + len(np.unique(mask)) * sizes.row, panels * width, 3)
 
 
 def test_mask_and_overlay_match_inference_model(synthetic_root, l2g_checkpoint, tmp_path) -> None:
@@ -28,8 +37,8 @@ def test_mask_and_overlay_match_inference_model(synthetic_root, l2g_checkpoint, 
     mask = np.asarray(Image.open(mask_file))
     assert Image.open(mask_file).mode == "P"
     assert np.array_equal(mask, expected.pred_sem_seg.data[0].numpy())
-    height, width = cv2.imread(image).shape[:2]
-    assert cv2.imread(overlay).shape == (height, 3 * width, 3)  # image | CAM | mask
+    assert cv2.imread(image).shape[:2] == mask.shape
+    assert cv2.imread(overlay).shape == layout_shape(mask, 3)  # image | CAM | mask
 
 
 def test_labels_restrict_the_classes(synthetic_root, l2g_checkpoint, tmp_path) -> None:
@@ -64,4 +73,54 @@ def test_mmseg_inferencer_gives_what_inference_model_gives(
     assert np.array_equal(result.pred_sem_seg.data.numpy(), expected.pred_sem_seg.data.numpy())
     assert np.allclose(result.pred_cam.data.numpy(), expected.pred_cam.data.numpy(), atol=1e-6)
     drawn = cv2.imread(str(tmp_path / "vis" / "val_000001.jpg"))
-    assert drawn.shape == (64, 3 * 64, 3)  # image | mask | CAM, drawn by L2GLocalVisualizer
+    # image | CAM | mask, drawn by L2GLocalVisualizer (no ground truth: mmseg's draw_gt=False)
+    assert drawn.shape == layout_shape(expected.pred_sem_seg.data[0].numpy(), 3)
+
+
+def _palette_colours(mask: np.ndarray, checkpoint: str) -> np.ndarray:
+    palette = np.asarray(init_model(L2G_CONFIG, checkpoint, device="cpu").dataset_meta["palette"])
+    return palette[mask].astype(int)
+
+
+def test_out_file_and_opacity(synthetic_root, l2g_checkpoint, tmp_path) -> None:
+    image = osp.join(synthetic_root, "JPEGImages", "val_000000.jpg")
+    out_dir = str(tmp_path / "dir")
+    _, mask_file = _run(image, l2g_checkpoint, out_dir)
+    mask = np.asarray(Image.open(mask_file))
+    rgb = cv2.imread(image)[..., ::-1].astype(int)
+    colours = _palette_colours(mask, l2g_checkpoint)
+    top = BandSizes.for_image(*mask.shape).title
+    height, width = mask.shape
+    for opacity in (1.0, 0.3):
+        out_file = str(tmp_path / f"drawn_{opacity}.png")
+        argv = [image, L2G_CONFIG, l2g_checkpoint, "--out-file", out_file, "--device", "cpu"]
+        written = demo.run(demo.parse_args(argv + ["--opacity", str(opacity)]))
+        assert written == [out_file]  # the drawing only: no mask file without --out-dir
+        drawn = cv2.imread(out_file)[..., ::-1].astype(int)
+        assert drawn.shape == layout_shape(mask, 3)
+        assert (drawn[top : top + height, :width] == rgb).all()  # panel 1: the image
+        blend = np.round(rgb * (1 - opacity) + colours * opacity)
+        assert (drawn[top : top + height, 2 * width :] == blend).all()  # panel 3: the mask
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dir", "drawn_0.3.png", "drawn_1.0.png"]
+
+
+def test_mmseg_flags_labels_and_title(synthetic_root, l2g_checkpoint, tmp_path, monkeypatch):
+    image = osp.join(synthetic_root, "JPEGImages", "val_000000.jpg")
+    mmseg_argv = [image, L2G_CONFIG, l2g_checkpoint, "--device", "cpu", "--opacity", "0.5"]
+    with_labels = str(tmp_path / "labels.png")
+    demo.run(demo.parse_args(mmseg_argv + ["--with-labels", "--out-file", with_labels]))
+    without = str(tmp_path / "plain.png")
+    demo.run(demo.parse_args(mmseg_argv + ["--no-with-labels", "--out-file", without]))
+    labelled, plain = cv2.imread(with_labels), cv2.imread(without)
+    top = BandSizes.for_image(64, 64).title
+    assert plain.shape == (top + 64, 3 * 64, 3) and labelled.shape[0] > plain.shape[0]
+    assert (labelled[: plain.shape[0]] == plain).all()  # the same panels, legend below
+    shown = []
+
+    def show(self, drawn: np.ndarray, win_name: str) -> None:
+        shown.append((win_name, drawn))
+
+    monkeypatch.setattr(demo.L2GLocalVisualizer, "show", show)
+    assert demo.run(demo.parse_args(mmseg_argv + ["--with-labels", "--title", "a cat"])) == []
+    ((name, drawn),) = shown  # no output flag: shown in a window named --title, as mmseg's
+    assert name == "a cat" and (drawn[..., ::-1] == labelled).all()

@@ -1,4 +1,4 @@
-"""L2GLocalVisualizer: panels of the L2G fields, mmseg's drawing otherwise, one instance per run."""
+"""L2GLocalVisualizer: the panels of the L2G fields and of plain samples, one instance per run."""
 
 import cv2
 import numpy as np
@@ -11,6 +11,7 @@ from mmseg.structures import SegDataSample
 from mmseg.visualization import SegLocalVisualizer
 
 from mmseg_l2g.visualization import L2GLocalVisualizer, saliency_panel
+from mmseg_l2g.visualization.panel_text import BandSizes
 
 META = dict(classes=("background", "a", "b"), palette=[[0, 0, 0], [255, 0, 0], [0, 255, 0]])
 H, W = 16, 20
@@ -54,31 +55,39 @@ def test_training_sample_panels(tmp_path) -> None:
     out = tmp_path / "train.png"
     vis.add_datasample("s", _image(), sample, draw_pred=False, out_file=str(out))
     drawn = cv2.imread(str(out))[..., ::-1]
-    assert drawn.shape == (H, 2 * W, 3)  # image with boxes | saliency
-    red, green, blue = (int(v) for v in drawn[2, 7])  # the box's top edge: yellow
+    top = BandSizes.for_image(H, W).title
+    assert drawn.shape == (top + H, 2 * W, 3)  # image with boxes | saliency, no legend
+    red, green, blue = (int(v) for v in drawn[top + 2, 7])  # the box's top edge: yellow
     assert red > 200 and green > 200 and blue < 60
-    saliency = drawn[:, W:, 0]
+    saliency = drawn[top:, W:, 0]
     assert (saliency[2:12, 2:12] == 255).all() and saliency[13:, :].max() == 0
 
 
-def test_test_sample_panels_and_cam(tmp_path) -> None:
-    vis = _visualizer("l2g_vis_test")
+def test_plain_mmseg_sample_gets_the_same_layout() -> None:
+    vis = _visualizer("l2g_vis_plain")
     sample = SegDataSample(gt_sem_seg=_mask(1), pred_sem_seg=_mask(2))
+    panels = vis.draw_panels(_image(), sample, True, True, META["classes"], META["palette"])
+    assert [title for title, _, _ in panels] == ["image", "mask", "ground truth"]
     sample.pred_cam = PixelData(data=torch.rand(2, H, W))
-    panels = vis.draw_panels(_image(), sample, with_labels=False)
-    assert [p.shape for p in panels] == [(H, W, 3)] * 3  # gt | prediction | CAM
-    gt, pred = panels[0][5, 10].astype(int), panels[1][5, 10].astype(int)
-    assert gt[0] > pred[0] and pred[1] > gt[1]  # class a red, class b green
+    drawn = vis.draw_layout(_image(), sample)
+    plain = vis.draw_layout(_image(), SegDataSample(gt_sem_seg=_mask(1), pred_sem_seg=_mask(2)))
+    assert drawn.shape[1] == 4 * W and plain.shape[1] == 3 * W  # the CAM panel only with a CAM
+    assert (plain[:, :W] == drawn[:, :W]).all() and (plain[:, W:] == drawn[:, 2 * W :]).all()
 
 
-def test_plain_mmseg_sample_is_drawn_as_mmseg_draws_it(tmp_path) -> None:
-    sample = SegDataSample(gt_sem_seg=_mask(1), pred_sem_seg=_mask(2))
-    ours, theirs = tmp_path / "ours.png", tmp_path / "theirs.png"
-    _visualizer("l2g_vis_plain").add_datasample("s", _image(), sample, out_file=str(ours))
-    seg = SegLocalVisualizer(name="seg_vis_plain", vis_backends=[])
-    seg.dataset_meta = META
-    seg.add_datasample("s", _image(), sample, out_file=str(theirs))
-    assert (cv2.imread(str(ours)) == cv2.imread(str(theirs))).all()
+def test_masks_of_another_size_are_fitted_to_the_image() -> None:
+    vis = _visualizer("l2g_vis_sizes")
+    small = torch.zeros((1, H // 2, W // 2), dtype=torch.long)
+    small[:, 2:4, 3:7] = 2
+    sample = SegDataSample(pred_sem_seg=PixelData(data=small))
+    sample.pred_cam = PixelData(data=torch.ones(1, H // 2, W // 2))
+    drawn = vis.draw_layout(_image(), sample)
+    assert drawn.shape[1] == 3 * W
+    top = BandSizes.for_image(H, W).title
+    mask_panel = drawn[top : top + H, 2 * W :]
+    green = np.zeros((H, W), bool)
+    green[4:8, 6:14] = True  # the small mask's region, twice as large
+    assert (mask_panel[green][:, 1] >= 127).all() and (mask_panel[~green][:, 1] < 128).all()
 
 
 def test_one_instance_per_run(tmp_path) -> None:
