@@ -36,6 +36,12 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         "--batch-size", type=positive_int, default=None, help="override the batch size"
     )
     parser.add_argument("--quiet", action="store_true", help="tools' logs to pipeline.log only")
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="reuse a --work-dir made with other settings: the trainings made with other "
+        "settings run again, stage 2 is rebuilt (default: such a rerun is refused)",
+    )
     add_debug_arg(parser)
     return parser.parse_args(argv)
 
@@ -58,6 +64,7 @@ def demo(args: argparse.Namespace) -> None:
         quiet=args.quiet,
         classes_file=args.classes,
         saliency_dir=args.saliency_dir,
+        overwrite=args.overwrite,
     )
 
 

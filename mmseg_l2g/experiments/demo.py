@@ -81,6 +81,7 @@ def run_demo(
     quiet: bool = False,
     classes_file: Optional[str] = None,
     saliency_dir: Optional[str] = None,
+    overwrite: bool = False,
 ) -> dict:
     """Runs the three stages; writes ``summary.json`` and a figure.
 
@@ -95,6 +96,8 @@ def run_demo(
         classes_file: class names, one foreground class a line (default: the
             dataset's ``meta.json`` or ``<data_root>/classes.txt``).
         saliency_dir: the saliency folder, relative to ``data_root`` (default ``Saliency``).
+        overwrite: reuse a ``work_dir`` made with other settings, redoing what differs
+            (else refused).
 
     Returns:
         The summary dict (also ``<work_dir>/summary.json``).
@@ -106,8 +109,8 @@ def run_demo(
     identity = dict(seed=seed, budget=budget, batch_size=batch_size, classes_file=classes_file,
                     saliency_dir=saliency_dir,
                     data_root=osp.abspath(data_root) if data_root else None)  # fmt: skip
-    check_work_dir(work_dir, identity)
-    stages = StageRunner(work_dir, quiet=quiet)
+    check_work_dir(work_dir, identity, overwrite)
+    stages = StageRunner(work_dir, quiet=quiet, overwrite=overwrite)
     if data_root is None:
         from ..datasets.synthetic import make_synthetic
 
@@ -194,23 +197,24 @@ def run_demo(
     return summary
 
 
-def check_work_dir(work_dir: str, identity: dict) -> None:
+def check_work_dir(work_dir: str, identity: dict, overwrite: bool = False) -> None:
     """Records what a demo work dir is made with; refuses to reuse it for another run.
 
     Raises:
         ValueError: ``work_dir`` holds a demo of another seed, budget, batch
-            size or data root (its stages would be reused as they are).
+            size or data root (its stages would be reused as they are), and
+            ``overwrite`` is off.
     """
     path = osp.join(work_dir, "demo.json")
     if osp.isfile(path):
         with open(path, encoding="utf-8") as f:
             previous = json.load(f)
         differ = {k: (previous.get(k), v) for k, v in identity.items() if previous.get(k) != v}
-        if differ:
+        if differ and not overwrite:
             raise ValueError(
                 f"{work_dir} holds a demo made with other settings "
                 f"({', '.join(f'{k}: {a!r} there, {b!r} now' for k, (a, b) in differ.items())}); "
-                "use another --work-dir"
+                "use another --work-dir, or --overwrite to redo what differs"
             )
     atomic_write_json(path, identity)
 

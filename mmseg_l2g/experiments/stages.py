@@ -4,6 +4,7 @@ import json
 import os
 import os.path as osp
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -11,6 +12,7 @@ from collections import deque
 from typing import Dict, Iterable, List, Optional, Sequence
 
 from ..engine.checkpointing import latest_checkpoint
+from ..io import atomic_write_json
 from ..utils.package_files import package_file, resolve_config
 
 # Starts the line of pipeline.log that records each stage's command.
@@ -42,7 +44,11 @@ class StageRunner:
 
     Each stage is its own process (a fresh MMEngine Runner, logger and memory),
     its output streamed to the console and appended to ``<work_dir>/pipeline.log``.
-    A stage whose result already exists is skipped, so a rerun resumes. The tools
+    A stage whose result already exists is skipped, so a rerun resumes, under the
+    rule gen_pseudo has: a training's folder records its config and options
+    (``stage.json``) and is resumed or reused only with the same ones; with other
+    ones it is refused, or with ``overwrite`` trained again from scratch (and
+    gen_pseudo is given ``--overwrite``). The tools
     and configs are the installed package's (``mmseg_l2g/.mim``) or the checkout's
     (:func:`~mmseg_l2g.utils.package_files.package_file`), given by absolute path;
     the tools run in the caller's working directory, so relative paths mean the same
@@ -52,12 +58,20 @@ class StageRunner:
         work_dir: the pipeline's output folder.
         python: the interpreter to run the tools with.
         quiet: keep the tools' output in the log file only.
+        overwrite: redo the stages whose folder was made with other settings.
     """
 
-    def __init__(self, work_dir: str, python: str = sys.executable, quiet: bool = False) -> None:
+    def __init__(
+        self,
+        work_dir: str,
+        python: str = sys.executable,
+        quiet: bool = False,
+        overwrite: bool = False,
+    ) -> None:
         self.work_dir = osp.abspath(work_dir)
         self.python = python
         self.quiet = quiet
+        self.overwrite = overwrite
         os.makedirs(self.work_dir, exist_ok=True)
         self.log_path = osp.join(self.work_dir, "pipeline.log")
         self.timings: Dict[str, float] = {}
@@ -108,6 +122,7 @@ class StageRunner:
             out_dir: the run's folder (e.g. a cache shared by several pipelines).
         """
         work_dir = osp.abspath(out_dir) if out_dir else osp.join(self.work_dir, name)
+        self._check_record(name, work_dir, dict(config=config, options=_cfg_options(options or {})))
         done = osp.join(work_dir, "DONE")
         if osp.isfile(done):
             print(f"[pipeline] {name}: done before, reusing {work_dir}", flush=True)
@@ -119,6 +134,31 @@ class StageRunner:
         with open(done, "w", encoding="utf-8") as f:
             f.write("ok\n")
         return latest_checkpoint(work_dir)
+
+    def _check_record(self, name: str, work_dir: str, record: dict) -> None:
+        """Keeps ``work_dir`` only when it was made with ``record``; writes the record.
+
+        Raises:
+            ValueError: the folder records other settings and ``overwrite`` is off.
+        """
+        path = osp.join(work_dir, "stage.json")
+        if osp.isfile(path):
+            with open(path, encoding="utf-8") as f:
+                previous = json.load(f)
+            if previous != record:
+                if not self.overwrite:
+                    raise ValueError(
+                        f"stage '{name}': {work_dir} was made with other settings "
+                        f"(there: {previous}; now: {record}); pass --overwrite to redo it, "
+                        "or use another --work-dir"
+                    )
+                print(f"[pipeline] {name}: other settings, training again", flush=True)
+                shutil.rmtree(work_dir)
+        elif osp.isfile(osp.join(work_dir, "DONE")):
+            # A folder from before records existed: reused as it is, then recorded.
+            print(f"[pipeline] {name}: no settings record (an older run)", flush=True)
+        os.makedirs(work_dir, exist_ok=True)
+        atomic_write_json(path, record)
 
     def gen_pseudo(
         self,
@@ -133,6 +173,7 @@ class StageRunner:
         args = [package_file("tools", "gen_pseudo.py"), resolve_config(config)]
         if checkpoint is not None:
             args.append(checkpoint)
+        extra = [*extra, "--overwrite"] if self.overwrite else list(extra)
         self.run(name, args + ["--out-dir", out_dir, *extra] + _cfg_options(options or {}))
         metrics = osp.join(out_dir, "metrics.json")
         if not osp.isfile(metrics):
