@@ -34,6 +34,7 @@ sys.path.insert(0, ROOT)
 from mmengine.config import DictAction  # noqa: E402
 
 from mmseg_l2g.experiments.experiment import (  # noqa: E402
+    BACKBONES,
     COLUMN_NAMES,
     COLUMNS,
     METHODS,
@@ -61,6 +62,10 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     p.add_argument(
         "--pretrain-classes", default="other", choices=PRETRAIN_CLASSES,
         help="the pretraining corpus's classes: other than the targets (default) or the same",
+    )  # fmt: skip
+    p.add_argument(
+        "--backbone", default="plaincnn", choices=BACKBONES,
+        help="whose synthetic configs run (and are pretrained): PlainCNN or the tiny ViT",
     )  # fmt: skip
     p.add_argument("--num-train", type=int, default=400)
     p.add_argument("--num-val", type=int, default=200)
@@ -142,6 +147,7 @@ def build_plan(
         splits=tuple(splits or args.splits),
         methods=tuple(methods or args.methods),
         options=dict(args.cfg_options or {}, **(extra or {})),
+        backbone=args.backbone,
     )
 
 

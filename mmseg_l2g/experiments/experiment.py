@@ -29,12 +29,21 @@ from ..evaluation import threshold_range
 from .stages import StageRunner
 from .statistics import mean_std
 
-CONFIGS = dict(
-    cam="configs/l2g/cam_plaincnn_1xb8-600it_synthetic-128.py",
-    l2g="configs/l2g/l2g_plaincnn_1xb8-600it_synthetic-128.py",
-    l2g_sal="configs/l2g/l2g-sal_plaincnn_1xb8-600it_synthetic-128.py",
-)
-PRETRAIN_CONFIG = "configs/pretrain/plaincnn_1xb8-1000it_synthetic-pretrain-128.py"
+
+def synthetic_configs(backbone: str) -> Dict[str, str]:
+    """The synthetic configs of a backbone: each method's and the pretraining's."""
+    configs = {
+        method: f"configs/l2g/{prefix}_{backbone}_1xb8-600it_synthetic-128.py"
+        for method, prefix in (("cam", "cam"), ("l2g", "l2g"), ("l2g_sal", "l2g-sal"))
+    }
+    configs["pretrain"] = f"configs/pretrain/{backbone}_1xb8-1000it_synthetic-pretrain-128.py"
+    return configs
+
+
+# The backbones with synthetic configs: PlainCNN (the default) and the tiny ViT.
+BACKBONES: Tuple[str, ...] = ("plaincnn", "tinyvit")
+CONFIGS = synthetic_configs("plaincnn")
+PRETRAIN_CONFIG = CONFIGS["pretrain"]
 METHODS: Tuple[str, ...] = ("cam", "l2g", "l2g_sal")
 # Column order of the reports: each method, then the same CAMs fused with the saliency maps.
 COLUMNS: Tuple[str, ...] = ("cam", "cam_fused", "l2g", "l2g_fused", "l2g_sal", "l2g_sal_fused")
@@ -73,6 +82,7 @@ class ExperimentPlan:
         methods: which of ``METHODS`` to train.
         splits: which splits stage 2 scores.
         options: extra ``--cfg-options`` of every method's training and stage 2.
+        backbone: one of ``BACKBONES``: whose synthetic configs (and pretraining) run.
     """
 
     iters: int
@@ -87,6 +97,14 @@ class ExperimentPlan:
     methods: Tuple[str, ...] = METHODS
     splits: Tuple[str, ...] = SPLITS
     options: Dict[str, object] = field(default_factory=dict)
+    backbone: str = "plaincnn"
+
+    @property
+    def configs(self) -> Dict[str, str]:
+        """The configs of the plan's backbone (see :func:`synthetic_configs`)."""
+        if self.backbone not in BACKBONES:
+            raise ValueError(f"backbone must be one of {BACKBONES}, got {self.backbone!r}")
+        return synthetic_configs(self.backbone)
 
 
 def loop_options(iters: int, batch_size: Optional[int]) -> Dict[str, object]:
@@ -150,6 +168,8 @@ def pretrain_backbone(stages: StageRunner, plan: ExperimentPlan, cache_dir: str)
             f"pretrain_classes must be one of {PRETRAIN_CLASSES}, got {plan.pretrain_classes!r}"
         )
     tag = f"pretrain_seed{plan.pretrain_seed}_{plan.size}px_{plan.pretrain_images}img"
+    if plan.backbone != "plaincnn":  # PlainCNN's cache keeps its earlier name
+        tag = f"{plan.backbone}_{tag}"
     if plan.design:  # a corpus of another image design is another corpus
         tag += f"_design{design_tag(plan.design)}"
     design = dict(plan.design)
@@ -164,7 +184,7 @@ def pretrain_backbone(stages: StageRunner, plan: ExperimentPlan, cache_dir: str)
     options = {"train_dataloader.dataset.data_root": corpus, "randomness.seed": plan.pretrain_seed}
     options.update(loop_options(plan.pretrain_iters, plan.batch_size))
     out_dir = osp.join(cache_dir, f"{tag}_{plan.pretrain_iters}it")
-    return stages.train("pretrain", PRETRAIN_CONFIG, options, out_dir=out_dir)
+    return stages.train("pretrain", plan.configs["pretrain"], options, out_dir=out_dir)
 
 
 def run_experiment(
@@ -203,7 +223,7 @@ def run_experiment(
     for name in plan.methods:
         options = dict(data, **loop_options(plan.iters, plan.batch_size))
         options.update(pretrained_backbone_options(pretrained))
-        checkpoints[name] = stages.train(name, CONFIGS[name], options)
+        checkpoints[name] = stages.train(name, plan.configs[name], options)
     scales = [str(s) for s in plan.scales]
     sweep = ["--sweep", *SWEEP, "--bg-thr", f"{FIXED_THR}", "--num-vis", "0"]
     cams: Dict[str, Dict[str, str]] = {}
@@ -212,14 +232,14 @@ def run_experiment(
         for split in plan.splits:
             out = f"pseudo_{name}_{split}"
             metrics = stages.gen_pseudo(
-                out, CONFIGS[name], checkpoint,
+                out, plan.configs[name], checkpoint,
                 ["--split", split, "--save-cams", "--scales", *scales, *sweep], data,
             )  # fmt: skip
             cams.setdefault(name, {})[split] = osp.join(stages.work_dir, out, "cams")
             scores.setdefault(name, {})[split] = summarise(metrics)
         for split in plan.splits if fuse else ():  # the same fuse rule for every method
             metrics = stages.gen_pseudo(
-                f"pseudo_{name}_fused_{split}", CONFIGS[name], None,
+                f"pseudo_{name}_fused_{split}", plan.configs[name], None,
                 ["--split", split, "--from-cams", cams[name][split],
                  "--saliency-dir", saliency_dir, *sweep], data,
             )  # fmt: skip

@@ -94,10 +94,11 @@ class _RecordingStages:
     """Stands in for StageRunner: records where each training would go."""
 
     def __init__(self) -> None:
-        self.out_dirs = []
+        self.out_dirs, self.configs = [], []
 
     def train(self, name, config, options, out_dir=None):
         self.out_dirs.append(out_dir)
+        self.configs.append(config)
         return osp.join(out_dir, "iter_1.pth")
 
 
@@ -143,3 +144,19 @@ def test_pretraining_corpus_wears_other_classes_by_default(tmp_path):
     bad = ExperimentPlan(iters=1, pretrain_iters=1, pretrain_images=2, pretrain_classes="imagenet")
     with pytest.raises(ValueError, match="pretrain_classes must be one of"):
         pretrain_backbone(stages, bad, str(tmp_path))
+
+
+def test_the_tiny_vit_plan_runs_its_own_configs_and_pretraining(tmp_path):
+    stages = _RecordingStages()
+    plan = ExperimentPlan(iters=1, pretrain_iters=1, pretrain_images=2, size=32,
+                          backbone="tinyvit")  # fmt: skip
+    pretrain_backbone(stages, plan, str(tmp_path))
+    assert stages.out_dirs[0] == osp.join(
+        str(tmp_path), "tinyvit_pretrain_seed1000_32px_2img_otherclasses_1it"
+    )
+    assert stages.configs == ["configs/pretrain/tinyvit_1xb8-1000it_synthetic-pretrain-128.py"]
+    assert plan.configs["l2g_sal"] == "configs/l2g/l2g-sal_tinyvit_1xb8-600it_synthetic-128.py"
+    for path in plan.configs.values():  # every one exists
+        assert osp.isfile(osp.join(osp.dirname(osp.dirname(osp.dirname(__file__))), path))
+    with pytest.raises(ValueError, match="backbone must be one of"):
+        _ = ExperimentPlan(iters=1, pretrain_iters=1, pretrain_images=2, backbone="vgg").configs
