@@ -141,7 +141,7 @@ def test_run_all_writes_json_and_markdown(tmp_path):
     markdown = (tmp_path / "latest.md").read_text(encoding="utf-8")
     rows = [line for line in markdown.splitlines() if line.startswith("| ")]
     ratio_rows = [r for r in rows if r.count("|") == 8 and not r.startswith("| benchmark")]
-    assert len(ratio_rows) == 3 + 1 + 4
+    assert len(ratio_rows) == 3 + 1 + len(bench_stage2.RATIO_KEYS)
     assert "| dataloader | dataloader samples/s (0 workers) / training samples/s |" in markdown
     assert "Command: `python benchmarks/run_all.py --backbone plaincnn" in markdown
     assert "step_over_parts" not in proc.stdout  # the table shows labels, not keys
