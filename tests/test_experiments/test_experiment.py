@@ -7,6 +7,7 @@ import os.path as osp
 import pytest
 
 from mmseg_l2g.experiments.experiment import (
+    BACKBONES,
     OTHER_CLASS_OFFSET,
     SWEEP,
     ExperimentPlan,
@@ -19,6 +20,7 @@ from mmseg_l2g.experiments.experiment import (
     pretrained_backbone_options,
     results_table,
     summarise,
+    synthetic_configs,
 )
 
 
@@ -160,3 +162,20 @@ def test_the_tiny_vit_plan_runs_its_own_configs_and_pretraining(tmp_path):
         assert osp.isfile(osp.join(osp.dirname(osp.dirname(osp.dirname(__file__))), path))
     with pytest.raises(ValueError, match="backbone must be one of"):
         _ = ExperimentPlan(iters=1, pretrain_iters=1, pretrain_images=2, backbone="vgg").configs
+
+
+@pytest.mark.parametrize("backbone", BACKBONES)
+def test_every_synthetic_config_takes_the_pretrained_start(backbone):
+    # The benchmark starts each method from the pretrained backbone with --cfg-options;
+    # a config whose backbone says init_cfg=None would refuse that merge.
+    from mmengine.config import Config
+
+    root = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+    options = pretrained_backbone_options("/p/iter_5.pth")
+    for method, path in synthetic_configs(backbone).items():
+        if method == "pretrain":
+            continue
+        cfg = Config.fromfile(osp.join(root, path))
+        cfg.merge_from_dict(options)
+        assert cfg.model.backbone.init_cfg.checkpoint == "/p/iter_5.pth", path
+        assert cfg.model.backbone.init_cfg.prefix == "global_backbone."

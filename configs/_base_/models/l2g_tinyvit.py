@@ -23,7 +23,9 @@ backbone = dict(
     with_cls_token=True,
     final_norm=True,
     drop_path_rate=0.0,
-    init_cfg=None,  # mmpretrain's ViT init (truncated normal); no ImageNet weights here
+    # No init_cfg: mmpretrain's ViT init (truncated normal), no ImageNet weights here;
+    # left out rather than None so that --cfg-options model.backbone.init_cfg.* (below,
+    # and the benchmark's pretrained start) can add one.
 )
 model = dict(
     backbone=backbone,
