@@ -145,12 +145,7 @@ def backbone_callables(
 
 def run(args: argparse.Namespace) -> Tuple[Dict[str, Any], List[common.Ratio]]:
     """Runs the benchmark; returns the JSON document and its ratios."""
-    device = torch.device(args.device)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise SystemExit(f"--device {args.device}: CUDA is not available on this machine")
-    if args.threads is not None:
-        torch.set_num_threads(args.threads)
-    torch.manual_seed(args.seed)
+    device = common.setup_device(args)
     common.init_registries()
     fns: Dict[str, Callable[[], Any]] = {}
     setups: Dict[str, Callable[[], Any]] = {}

@@ -110,13 +110,19 @@ def check_common_args(args: argparse.Namespace) -> torch.device:
         raise SystemExit("--warmup must be >= 0")
     if args.crop_size > args.global_size:
         raise SystemExit(f"--crop-size {args.crop_size} exceeds --global-size {args.global_size}")
+    device = setup_device(args)
+    if args.amp and device.type != "cuda":
+        raise SystemExit("--amp needs --device cuda")
+    return device
+
+
+def setup_device(args: argparse.Namespace) -> torch.device:
+    """Checks ``--device``, applies ``--threads`` and seeds torch and numpy with ``--seed``."""
     device = torch.device(args.device)
     if device.type == "cuda" and not torch.cuda.is_available():
         raise SystemExit(f"--device {args.device}: CUDA is not available on this machine")
     if device.type not in ("cpu", "cuda"):
         raise SystemExit(f"--device must be cpu or cuda[:K], got {args.device}")
-    if args.amp and device.type != "cuda":
-        raise SystemExit("--amp needs --device cuda")
     if args.threads is not None:
         torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)

@@ -15,7 +15,7 @@ from mmengine.runner import Runner
 from mmseg_l2g.engine.checkpointing import load_weights_strict
 from mmseg_l2g.engine.distributed import destroy_process_group, init_process_group
 from mmseg_l2g.engine.runner_config import add_runner_args, load_runner_config, parse_runner_args
-from mmseg_l2g.utils.cli import check_folder_arg, run_main
+from mmseg_l2g.utils.cli import check_folder_arg, positive_int, run_main
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
@@ -47,14 +47,6 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     )
     add_runner_args(parser, "the directory to save the evaluation metrics")
     return parse_runner_args(parser, argv)
-
-
-def positive_int(text: str) -> int:
-    """An integer >= 1 (argparse type)."""
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
-    return value
 
 
 def build_config(args: argparse.Namespace) -> Config:
