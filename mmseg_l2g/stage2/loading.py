@@ -1,22 +1,24 @@
-"""Loading what each image's record needs: image, CAM file, ground truth, saliency.
+"""Loading what each image's plan needs: image, CAM file, ground truth, saliency.
 
-A load error is kept in the record (``error``), not raised, so one bad image
-is recorded as failed and the run goes on.
+A load error is kept in the :class:`LoadedImage` (``error``), not raised, so one
+bad image is recorded as failed and the run goes on.
 """
 
 from __future__ import annotations
 
 import os.path as osp
-from typing import List, Tuple
+from dataclasses import dataclass
+from typing import List, Optional, Tuple
 
 import numpy as np
+import torch
 from PIL import Image
 from torch.utils.data import Dataset
 
 from ..datasets.label_io import read_index_mask
 from ..datasets.transforms.loading import read_bgr_image, read_saliency
 from ..io import IGNORE_INDEX, load_cams_npz
-from .planning import ImageRecord
+from .planning import ImagePlan
 from .settings import SALIENCY_FROM_DATASET, PseudoMaskSettings
 
 
@@ -26,42 +28,64 @@ def image_size(path: str) -> Tuple[int, int]:
         return image.height, image.width
 
 
-class RecordLoader(Dataset):
-    """Fills each record with what its work needs (a ``torch`` dataset of records).
+@dataclass
+class LoadedImage:
+    """What was read for one image's plan (or why it could not be).
+
+    Attributes:
+        plan: the image's plan.
+        img: uint8 (H, W, 3) BGR, when the plan needs the image.
+        cams: float16 (n, H, W) CAMs from the plan's CAM file (``None``: the network's).
+        classes: int64 (n,) classes of ``cams``.
+        gt: uint8 (H, W) ground truth, when scored or drawn.
+        sal: float32 (H, W) saliency in [0, 1], in saliency-fused mode.
+        error: why loading failed (then nothing else is set).
+    """
+
+    plan: ImagePlan
+    img: Optional[np.ndarray] = None
+    cams: Optional[torch.Tensor] = None
+    classes: Optional[torch.Tensor] = None
+    gt: Optional[np.ndarray] = None
+    sal: Optional[np.ndarray] = None
+    error: Optional[str] = None
+
+
+class ImageLoader(Dataset):
+    """Reads what each plan needs (a ``torch`` dataset of :class:`LoadedImage`).
 
     Args:
-        records: this rank's records.
+        plans: this rank's image plans.
         settings: the run's settings.
         num_classes: K = C+1 (ground-truth values are checked against it).
     """
 
     def __init__(
-        self, records: List[ImageRecord], settings: PseudoMaskSettings, num_classes: int
+        self, plans: List[ImagePlan], settings: PseudoMaskSettings, num_classes: int
     ) -> None:
-        self.records = records
+        self.plans = plans
         self.settings = settings
         self.num_classes = num_classes
 
     def __len__(self) -> int:
-        return len(self.records)
+        return len(self.plans)
 
-    def __getitem__(self, index: int) -> ImageRecord:
-        record = self.records[index]
+    def __getitem__(self, index: int) -> LoadedImage:
+        plan = self.plans[index]
         try:
-            self._load(record)
+            return self._load(plan)
         except (OSError, ValueError, MemoryError, Image.DecompressionBombError) as exc:
-            record.img = record.cams = record.gt = record.sal = None
-            record.error = f"{type(exc).__name__}: {exc}"
-        return record
+            return LoadedImage(plan, error=f"{type(exc).__name__}: {exc}")
 
-    def _load(self, record: ImageRecord) -> None:
-        info = record.info
-        if record.cams_path is not None:
-            if not osp.isfile(record.cams_path):
-                raise FileNotFoundError(f"CAM file not found: {record.cams_path}")
-            record.cams, labels = load_cams_npz(record.cams_path)
-            record.classes = labels
-        if record.needs_image:
+    def _load(self, plan: ImagePlan) -> LoadedImage:
+        info = plan.info
+        loaded = LoadedImage(plan)
+        if plan.cams_path is not None:
+            if not osp.isfile(plan.cams_path):
+                raise FileNotFoundError(f"CAM file not found: {plan.cams_path}")
+            cams, labels = load_cams_npz(plan.cams_path)
+            loaded.cams, loaded.classes = torch.from_numpy(cams), torch.from_numpy(labels)
+        if plan.needs_image:
             try:
                 height, width = image_size(info["img_path"])
             except OSError:  # unreadable: the reader below says why, naming the file
@@ -71,19 +95,20 @@ class RecordLoader(Dataset):
                     f"image {info['img_path']} is {height}x{width}, more than max_pixels "
                     f"{self.settings.max_pixels}; not processed"
                 )
-            record.img = read_bgr_image(info["img_path"])
-        shape = record.img.shape[:2] if record.img is not None else record.cams.shape[1:]
+            loaded.img = read_bgr_image(info["img_path"])
+        shape = loaded.img.shape[:2] if loaded.img is not None else loaded.cams.shape[1:]
         shape = tuple(shape)
-        if record.cams is not None and tuple(record.cams.shape[1:]) != shape:
+        if loaded.cams is not None and tuple(loaded.cams.shape[1:]) != shape:
             raise ValueError(
-                f"CAM file {record.cams_path} is {record.cams.shape[1:]} but the image "
+                f"CAM file {plan.cams_path} is {tuple(loaded.cams.shape[1:])} but the image "
                 f"{info['img_path']} is {shape} (HxW)"
             )
         seg_path = info.get("seg_map_path")
-        if seg_path is not None and (record.evaluate or record.vis_out is not None):
-            record.gt = self._ground_truth(seg_path, shape, info["img_path"])
+        if seg_path is not None and (plan.evaluate or plan.vis_out is not None):
+            loaded.gt = self._ground_truth(seg_path, shape, info["img_path"])
         if self.settings.saliency is not None:
-            record.sal = self._saliency(info, shape)
+            loaded.sal = self._saliency(info, shape)
+        return loaded
 
     def _ground_truth(self, path: str, shape: Tuple[int, ...], img_path: str) -> np.ndarray:
         gt = read_index_mask(path)
@@ -117,6 +142,6 @@ class RecordLoader(Dataset):
         return saliency
 
 
-def collate_records(batch: List[ImageRecord]) -> List[ImageRecord]:
+def collate_images(batch: List[LoadedImage]) -> List[LoadedImage]:
     """Keeps a loaded batch as a list (images differ in size)."""
     return batch

@@ -12,7 +12,7 @@ import torch
 from ..io import atomic_write_json, save_cams_npz, save_palette_png
 from ..visualization.layout_file import draw_cam_layout, write_jpeg
 from .async_writer import AsyncWriter
-from .planning import ImageRecord
+from .image_result import ImageResult
 
 Palette = Sequence[Sequence[int]]
 
@@ -43,7 +43,7 @@ def to_host(
 
 def submit_writes(
     writer: AsyncWriter,
-    record: ImageRecord,
+    result: ImageResult,
     mask: Union[torch.Tensor, np.ndarray, None],
     cams16: Optional[torch.Tensor],
     wait: Callable[[], None],
@@ -54,39 +54,40 @@ def submit_writes(
 
     Args:
         writer: the run's writer.
-        record: the image (its ``mask_out`` / ``cams_out`` / ``vis_out``).
+        result: the image (its plan's ``mask_out`` / ``cams_out`` / ``vis_out``,
+            its classes, image and ground truth).
         mask: its uint8 (H, W) mask on the host (a tensor or an array).
         cams16: its float16 (n, H, W) CAMs on the host (for the CAM file and overlay).
         wait: waits for the host copies.
         palette: the class colours.
         classes: the class names, for the overlay's legend (default ``class i``).
     """
-    labels = record.classes.numpy()
+    plan, labels = result.plan, result.classes.numpy()
 
     def mask_array() -> np.ndarray:
         wait()
         return mask.numpy() if isinstance(mask, torch.Tensor) else mask
 
-    if record.mask_out is not None:
-        path = record.mask_out
+    if plan.mask_out is not None:
+        path = plan.mask_out
         writer.submit(path, lambda: save_palette_png(path, mask_array(), palette))
-    if record.cams_out is not None:
+    if plan.cams_out is not None:
 
-        def write_cams(path: str = record.cams_out) -> None:
+        def write_cams(path: str = plan.cams_out) -> None:
             wait()
             save_cams_npz(path, cams16.numpy(), labels)
 
-        writer.submit(record.cams_out, write_cams)
-    if record.vis_out is not None:
-        img, gt = record.img, record.gt
+        writer.submit(plan.cams_out, write_cams)
+    if plan.vis_out is not None:
+        img, gt = result.img, result.gt
 
-        def write_vis(path: str = record.vis_out) -> None:
+        def write_vis(path: str = plan.vis_out) -> None:
             wait()
             cams = cams16.numpy().astype(np.float32)
             drawn = draw_cam_layout(img, cams, mask_array(), palette, gt, classes)
             write_jpeg(path, drawn)
 
-        writer.submit(record.vis_out, write_vis)
+        writer.submit(plan.vis_out, write_vis)
 
 
 def write_reports(

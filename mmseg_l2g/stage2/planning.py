@@ -1,4 +1,4 @@
-"""Stage 2's plan: one record per image, the output folder and the resume check.
+"""Stage 2's plan: one :class:`ImagePlan` per image, the output folder and the resume check.
 
 A rerun skips the outputs that exist (every file appears by rename, so an
 existing file is complete); ``settings.json`` records what decides the outputs
@@ -16,10 +16,8 @@ import json
 import os
 import os.path as osp
 from dataclasses import dataclass
-from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
-import numpy as np
-import torch
 from mmengine import dist
 from mmengine.logging import MMLogger
 
@@ -34,15 +32,19 @@ OWN_ENTRIES = ("masks", "cams", "vis", "metrics.json", "failed.json", SETTINGS_F
 SIGNATURE_KEYS = ("cam", "bg_thr", "dataset")
 
 
-@dataclass
-class ImageRecord:
-    """One image's work and results, from the plan to the written files.
+@dataclass(frozen=True)
+class ImagePlan:
+    """One image's work, fixed when the run is planned.
 
-    Planned: ``position`` (in the run), ``info`` (the dataset item), where its
-    CAMs come from (``cams_path``, else the network), the outputs still to
-    write and whether it is scored. Loaded: ``img`` (uint8 BGR), ``cams`` /
-    ``classes``, ``gt``, ``sal``, or ``error``. Processed: ``cams16`` (float16
-    (n, H, W) on the device), ``score`` / ``value`` (peaks), ``mask``.
+    Args:
+        position: the image's place in the run.
+        info: the dataset item (``img_id``, ``img_path``, ``gt_label``, ...).
+        cams_path: the CAM file its CAMs are read from (``None``: the network).
+        mask_out: the mask file still to write (``None``: none).
+        cams_out: the CAM file still to write.
+        vis_out: the overlay still to write.
+        evaluate: whether its masks are scored.
+        crf: whether its masks are refined by a dense CRF.
     """
 
     position: int
@@ -53,16 +55,6 @@ class ImageRecord:
     vis_out: Optional[str]
     evaluate: bool
     crf: bool = False
-    img: Optional[np.ndarray] = None
-    cams: Optional[Union[np.ndarray, torch.Tensor]] = None
-    classes: Optional[torch.Tensor] = None
-    gt: Optional[np.ndarray] = None
-    sal: Optional[np.ndarray] = None
-    error: Optional[str] = None
-    cams16: Optional[torch.Tensor] = None
-    score: Optional[torch.Tensor] = None
-    value: Optional[torch.Tensor] = None
-    mask: Union[torch.Tensor, np.ndarray, None] = None
 
     @property
     def img_id(self) -> str:
@@ -73,11 +65,6 @@ class ImageRecord:
     def writes(self) -> bool:
         """Whether the image has a file still to write."""
         return any(path is not None for path in (self.mask_out, self.cams_out, self.vis_out))
-
-    def release(self) -> None:
-        """Drops the loaded arrays and results (the plan stays)."""
-        self.img = self.cams = self.gt = self.sal = None
-        self.cams16 = self.score = self.value = self.mask = None
 
     @property
     def needs_image(self) -> bool:
@@ -256,21 +243,21 @@ def _missing(
     return None if osp.exists(path) and not overwrite else path
 
 
-def plan_records(
+def plan_images(
     dataset: Any,
     indices: Sequence[int],
     out_dir: Optional[str],
     settings: PseudoMaskSettings,
     evaluate: bool,
-) -> Tuple[List[ImageRecord], int]:
-    """This rank's records and how many of its images need nothing.
+) -> Tuple[List[ImagePlan], int]:
+    """This rank's image plans and how many of its images need nothing.
 
     Rank r takes the batches ``b % world_size == r`` of the run cut into
     ``batch_size`` images, so every image is read in the same batch as in a
     one-process run: the outputs are byte-identical whatever the world size.
     """
     rank, world_size = dist.get_rank(), dist.get_world_size()
-    records, skipped = [], 0
+    plans, skipped = [], 0
     overwrite = settings.overwrite
     crf = settings.readout is not None and settings.readout.crf is not None
     positions = [p for p in range(len(indices)) if (p // settings.batch_size) % world_size == rank]
@@ -290,7 +277,7 @@ def plan_records(
         elif out_dir is not None and not overwrite:
             existing = osp.join(out_dir, "cams", img_id + ".npz")
             cams_path = existing if osp.isfile(existing) else None
-        records.append(
-            ImageRecord(position, info, cams_path, mask_out, cams_out, vis_out, score, crf=crf)
+        plans.append(
+            ImagePlan(position, info, cams_path, mask_out, cams_out, vis_out, score, crf=crf)
         )
-    return records, skipped
+    return plans, skipped

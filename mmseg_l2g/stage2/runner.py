@@ -40,15 +40,15 @@ from ..evaluation import ThresholdSweep, ThresholdSweepMetric
 from ..models.classifiers.cam_readout import CAMReadoutConfig
 from ..utils.progress import Progress
 from .async_writer import AsyncWriter
-from .loading import RecordLoader, collate_records
+from .loading import ImageLoader, LoadedImage, collate_images
 from .outputs import write_reports
 from .planning import (
-    ImageRecord,
+    ImagePlan,
     check_out_dir_inputs,
     check_own_folder,
     dataset_identity,
     input_paths,
-    plan_records,
+    plan_images,
     prepare_out_dir,
 )
 from .prefetch import BackgroundIterator
@@ -127,18 +127,18 @@ def generate_pseudo_masks(
         check_out_dir(out_dir, dataset, indices, settings, inputs)
         signature = dict(settings.signature(), dataset=dataset_identity(dataset, indices))
         prepare_out_dir(out_dir, dict(signature, **(signature_extra or {})), settings)
-    records, skipped = plan_records(dataset, indices, out_dir, settings, evaluate)
+    plans, skipped = plan_images(dataset, indices, out_dir, settings, evaluate)
     metric = ThresholdSweepMetric(settings.thresholds, classes, settings.readout.bg_thr)
     device = model_device(model)
     was_training = model.training if model is not None else False
     if model is not None:
         model.eval()
     try:
-        processor = _run_batches(model, records, settings, metric, palette, device, progress)
+        processor = _run_batches(model, plans, settings, metric, palette, device, progress)
     finally:
         if model is not None:
             model.train(was_training)
-    return _summarise(processor, metric, settings, indices, skipped, records, out_dir)
+    return _summarise(processor, metric, settings, indices, skipped, plans, out_dir)
 
 
 def run_readout(
@@ -211,25 +211,25 @@ def _same(a: str, b: str) -> bool:
 
 def _run_batches(
     model: Optional[torch.nn.Module],
-    records: List[ImageRecord],
+    plans: List[ImagePlan],
     settings: PseudoMaskSettings,
     metric: ThresholdSweepMetric,
     palette: Sequence[Sequence[int]],
     device: torch.device,
     progress: bool,
 ) -> BatchProcessor:
-    """Loads and processes this rank's records; returns the processor (counts, failures)."""
+    """Loads and processes this rank's images; returns the processor (counts, failures)."""
     loader = DataLoader(
-        RecordLoader(records, settings, len(metric.class_names)),
+        ImageLoader(plans, settings, len(metric.class_names)),
         batch_size=settings.batch_size,
         shuffle=False,
-        num_workers=settings.num_workers if records else 0,
-        collate_fn=collate_records,
+        num_workers=settings.num_workers if plans else 0,
+        collate_fn=collate_images,
     )
-    batches: Iterator[List[ImageRecord]] = iter(loader)  # workers fork before any thread
+    batches: Iterator[List[LoadedImage]] = iter(loader)  # workers fork before any thread
     depth = settings.prefetch_for(device)
     loading = BackgroundIterator(batches, depth) if depth else contextlib.nullcontext(batches)
-    bar = Progress(len(records), "stage 2") if progress and dist.is_main_process() else None
+    bar = Progress(len(plans), "stage 2") if progress and dist.is_main_process() else None
     # Leaving the block waits for every write (a failed one is raised here),
     # then stops the loading thread.
     with loading as batches, AsyncWriter(settings.writer_threads_for(device)) as writer:
@@ -249,12 +249,12 @@ def _summarise(
     settings: PseudoMaskSettings,
     indices: List[int],
     skipped: int,
-    records: List[ImageRecord],
+    plans: List[ImagePlan],
     out_dir: Optional[str],
 ) -> GenerationResult:
     """Gathers the ranks' counts, failures and sweep; writes the reports on rank 0."""
     metrics = metric.evaluate_ranks() or None
-    rank_counts = (processor.num_processed, processor.num_written, skipped, len(records))
+    rank_counts = (processor.num_processed, processor.num_written, skipped, len(plans))
     per_rank = dist.all_gather_object(rank_counts)
     failures = sorted(f for part in dist.all_gather_object(processor.failures) for f in part)
     result = GenerationResult(
