@@ -38,6 +38,7 @@ if __package__ in (None, ""):
 import torch
 
 from benchmarks import common
+from mmseg_l2g.testing import random_l2g_batch
 
 NAME = "backbones"
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -108,10 +109,9 @@ def backbone_callables(
     cfg, model, wrapper = build_from_config(path, device)
     num_views, ratio = _config_view(cfg)
     crop = max(8, round(args.size * ratio)) if num_views else args.size
-    data = common.synthetic_batch(
-        args.batch_size, args.size, crop, max(num_views, 1), with_local=num_views > 0,
-        seed=args.seed,
-    )  # fmt: skip
+    data = random_l2g_batch(
+        args.batch_size, args.size, crop, num_views, common.NUM_CLASSES, seed=args.seed
+    )
     with torch.no_grad():
         inputs = model.data_preprocessor(data, True)["inputs"]
     classes = [torch.arange(common.NUM_CLASSES)] * args.batch_size

@@ -11,7 +11,7 @@ Times, round robin on the same model and tensors:
 - ``cam_step``: the plain-CAM baseline's ``train_step`` (global network alone,
   classification loss, no local views);
 - ``l2g_step_materialised``: the L2G step with views cropped in the pipeline
-  (``local_imgs`` cut by ``crop_views`` in ``benchmarks.common.synthetic_batch``).
+  (``local_imgs`` cut by ``crop_views`` in ``mmseg_l2g.testing.random_l2g_batch``).
 
 Ratios: ``step_over_parts`` = l2g_step / (global + local + optimiser), goal
 <= 1.10; ``l2g_over_cam`` beside the theory 1 + N (S/G)^2; peak step memory
@@ -38,6 +38,7 @@ if __package__ in (None, ""):
 import torch
 
 from benchmarks import common
+from mmseg_l2g.testing import random_l2g_batch
 
 NAME = "train_step"
 RATIO_KEYS = (
@@ -75,12 +76,12 @@ def _step_factory(
     def make() -> Callable[[], Any]:
         model = common.build_model(args.backbone, with_local, device)
         wrapper = common.build_optim_wrapper(model, args.amp)
-        data = common.synthetic_batch(
+        data = random_l2g_batch(
             args.batch_size,
             args.global_size,
             args.crop_size,
-            args.num_views,
-            with_local=with_local,
+            args.num_views if with_local else 0,
+            common.NUM_CLASSES,
             materialize=materialize,
             seed=args.seed,
         )
@@ -122,14 +123,14 @@ def build_timed(
     cam_wrapper = common.build_optim_wrapper(cam, args.amp)
     make = dict(
         batch_size=args.batch_size,
-        global_size=args.global_size,
-        crop_size=args.crop_size,
-        num_views=args.num_views,
+        size=args.global_size,
+        crop=args.crop_size,
+        num_classes=common.NUM_CLASSES,
         seed=args.seed,
     )
-    data = common.synthetic_batch(**make)
-    data_mat = common.synthetic_batch(**make, materialize=True)
-    data_cam = common.synthetic_batch(**make, with_local=False)
+    data = random_l2g_batch(num_views=args.num_views, **make)
+    data_mat = random_l2g_batch(num_views=args.num_views, materialize=True, **make)
+    data_cam = random_l2g_batch(num_views=0, **make)
     with torch.no_grad():
         pre = l2g.data_preprocessor(data, True)
     inputs, local_inputs = pre["inputs"], pre["local_inputs"]

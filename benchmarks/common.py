@@ -374,52 +374,6 @@ def build_optim_wrapper(model: torch.nn.Module, amp: bool) -> Any:
     return build(model, dict(wrapper, optimizer=optimizer))
 
 
-def synthetic_batch(
-    batch_size: int,
-    global_size: int,
-    crop_size: int,
-    num_views: int,
-    with_local: bool = True,
-    materialize: bool = False,
-    seed: int = 0,
-) -> dict:
-    """A collated training batch of random images made by the real transforms.
-
-    ``LocalCropTransform`` (random boxes; ``materialize`` crops the views too, as
-    ``local_imgs``, which the data preprocessor then takes instead of slicing) and
-    ``PackL2GInputs`` run on random uint8 global views with random labels, and
-    MMEngine's ``pseudo_collate`` batches them, as the training dataloader does.
-    """
-    from mmengine.dataset import pseudo_collate
-
-    from mmseg_l2g.datasets.transforms import LocalCropTransform, PackL2GInputs
-    from mmseg_l2g.datasets.transforms.local_crop import crop_views
-
-    rng = np.random.default_rng(seed)
-    np.random.seed(seed)  # LocalCropTransform draws from numpy's global generator
-    crop = LocalCropTransform(num_views=num_views, crop_size=crop_size)
-    pack = PackL2GInputs()
-    items = []
-    for i in range(batch_size):
-        label = (rng.random(NUM_CLASSES) < 0.5).astype(np.float32)
-        label[rng.integers(NUM_CLASSES)] = 1.0
-        results = dict(
-            img=rng.integers(0, 256, (global_size, global_size, 3), dtype=np.uint8),
-            gt_label=label,
-            img_id=f"bench_{i}",
-            img_shape=(global_size, global_size),
-            ori_shape=(global_size, global_size),
-            flip=False,
-        )
-        if with_local:
-            results = crop(results)
-            if materialize:
-                boxes = results["local_boxes"]
-                results["local_imgs"] = crop_views(results["img"], boxes, crop_size)
-        items.append(pack(results))
-    return pseudo_collate(items)
-
-
 def batch_nbytes(data: dict) -> int:
     """Bytes of every tensor in a collated batch (what is moved to the device)."""
     total = sum(t.numel() * t.element_size() for t in data["inputs"])

@@ -28,22 +28,20 @@ import os.path as osp
 import sys
 from typing import Dict, List, Optional, Sequence
 
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-sys.path.insert(0, ROOT)
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
+import numpy as np
+import torch
 
-from mmseg_l2g.datasets.synthetic import read_marks  # noqa: E402
-from mmseg_l2g.datasets.transforms.local_crop import LocalCropTransform  # noqa: E402
-from mmseg_l2g.experiments.experiment import (  # noqa: E402
+from mmseg_l2g.datasets.synthetic import read_marks
+from mmseg_l2g.datasets.transforms.local_crop import LocalCropTransform
+from mmseg_l2g.experiments.experiment import (
     COLUMN_NAMES,
 )
-from mmseg_l2g.experiments.premise import read_gt_mask  # noqa: E402
-from mmseg_l2g.experiments.provenance import provenance  # noqa: E402
-from mmseg_l2g.experiments.statistics import mean_std  # noqa: E402
-from mmseg_l2g.io import atomic_write_json  # noqa: E402
+from mmseg_l2g.experiments.premise import read_gt_mask
+from mmseg_l2g.experiments.provenance import provenance
+from mmseg_l2g.experiments.statistics import mean_std
+from mmseg_l2g.io import atomic_write_json
 
 BASE_VIEW_SIZE = 90  # the synthetic configs' crop_size (the release's 320 / 448 ratio)
 CROP_SIZE_KEY = "train_dataloader.dataset.pipeline.3.crop_size"  # L2G's LocalCropTransform

@@ -16,23 +16,19 @@ import argparse
 import json
 import os
 import os.path as osp
-import sys
 from typing import Dict, List
 
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-sys.path.insert(0, ROOT)
+import numpy as np
+import torch
+from mmengine.config import Config
+from mmengine.registry import DefaultScope
+from mmengine.runner import load_checkpoint
+from mmseg.registry import MODELS
+from PIL import Image
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-from mmengine.config import Config  # noqa: E402
-from mmengine.registry import DefaultScope  # noqa: E402
-from mmengine.runner import load_checkpoint  # noqa: E402
-from mmseg.registry import MODELS  # noqa: E402
-from PIL import Image  # noqa: E402
-
-import mmseg_l2g  # noqa: E402,F401
-from mmseg_l2g.datasets.synthetic import make_synthetic  # noqa: E402
-from mmseg_l2g.experiments.experiment import (  # noqa: E402
+import mmseg_l2g  # noqa: F401
+from mmseg_l2g.datasets.synthetic import make_synthetic
+from mmseg_l2g.experiments.experiment import (
     CONFIGS,
     ExperimentPlan,
     data_options,
@@ -40,8 +36,10 @@ from mmseg_l2g.experiments.experiment import (  # noqa: E402
     pretrain_backbone,
     pretrained_backbone_options,
 )
-from mmseg_l2g.experiments.stages import StageRunner  # noqa: E402
-from mmseg_l2g.io import atomic_write_json  # noqa: E402
+from mmseg_l2g.experiments.stages import StageRunner
+from mmseg_l2g.io import atomic_write_json
+
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
 
 def parse_args(argv=None) -> argparse.Namespace:

@@ -43,23 +43,20 @@ import random
 import sys
 from typing import Dict, List, Optional, Union
 
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-sys.path.insert(0, ROOT)
+import numpy as np
+import torch
+from mmengine.config import Config
+from mmengine.dataset import pseudo_collate
+from mmengine.registry import DefaultScope
+from mmseg.registry import DATASETS, MODELS
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-from mmengine.config import Config  # noqa: E402
-from mmengine.dataset import pseudo_collate  # noqa: E402
-from mmengine.registry import DefaultScope  # noqa: E402
-from mmseg.registry import DATASETS, MODELS  # noqa: E402
-
-import mmseg_l2g  # noqa: E402,F401
-from mmseg_l2g.datasets.synthetic import read_marks  # noqa: E402
-from mmseg_l2g.engine.checkpointing import load_weights_strict  # noqa: E402
-from mmseg_l2g.experiments.premise import NEAR_RADIUS, near_mark  # noqa: E402
-from mmseg_l2g.experiments.provenance import provenance  # noqa: E402
-from mmseg_l2g.io import atomic_write_json  # noqa: E402
-from mmseg_l2g.models.losses.transfer_target import (  # noqa: E402
+import mmseg_l2g  # noqa: F401
+from mmseg_l2g.datasets.synthetic import read_marks
+from mmseg_l2g.engine.checkpointing import load_weights_strict
+from mmseg_l2g.experiments.premise import NEAR_RADIUS, near_mark
+from mmseg_l2g.experiments.provenance import provenance
+from mmseg_l2g.io import atomic_write_json
+from mmseg_l2g.models.losses.transfer_target import (
     normalised_local_scores,
     present_class_scores,
     resize_saliency,
@@ -67,7 +64,7 @@ from mmseg_l2g.models.losses.transfer_target import (  # noqa: E402
     shape_target,
     winner_take_all,
 )
-from mmseg_l2g.utils.cli import add_debug_arg, run_main  # noqa: E402
+from mmseg_l2g.utils.cli import add_debug_arg, run_main
 
 METHODS = ("l2g", "l2g_sal")
 # The release's background rule and the two variants it beat (see target_under_rule).

@@ -26,12 +26,9 @@ import re
 import sys
 from typing import Any, Dict, List, Optional, Tuple
 
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-sys.path.insert(0, ROOT)
+from mmengine.config import DictAction
 
-from mmengine.config import DictAction  # noqa: E402
-
-from mmseg_l2g.experiments.experiment import (  # noqa: E402
+from mmseg_l2g.experiments.experiment import (
     CONFIGS,
     FIXED_THR,
     METHODS,
@@ -43,11 +40,11 @@ from mmseg_l2g.experiments.experiment import (  # noqa: E402
     results_table,
     summarise,
 )
-from mmseg_l2g.experiments.provenance import provenance  # noqa: E402
-from mmseg_l2g.experiments.stages import StageRunner  # noqa: E402
-from mmseg_l2g.io import atomic_write_json  # noqa: E402
-from mmseg_l2g.models.classifiers.cam_readout import MAX_SCALE  # noqa: E402
-from mmseg_l2g.utils.cli import add_debug_arg, run_main  # noqa: E402
+from mmseg_l2g.experiments.provenance import provenance
+from mmseg_l2g.experiments.stages import StageRunner
+from mmseg_l2g.io import atomic_write_json
+from mmseg_l2g.models.classifiers.cam_readout import MAX_SCALE
+from mmseg_l2g.utils.cli import add_debug_arg, run_main
 
 # A dotted config key (no custom_imports, no type: a results file may not choose code).
 _KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)*$")

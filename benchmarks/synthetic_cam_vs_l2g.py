@@ -23,17 +23,13 @@ import hashlib
 import json
 import os
 import os.path as osp
-import sys
 import time
 from dataclasses import asdict
 from typing import List, Optional
 
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-sys.path.insert(0, ROOT)
+from mmengine.config import DictAction
 
-from mmengine.config import DictAction  # noqa: E402
-
-from mmseg_l2g.experiments.experiment import (  # noqa: E402
+from mmseg_l2g.experiments.experiment import (
     BACKBONES,
     COLUMN_NAMES,
     COLUMNS,
@@ -44,11 +40,11 @@ from mmseg_l2g.experiments.experiment import (  # noqa: E402
     results_table,
     run_experiment,
 )
-from mmseg_l2g.experiments.premise import premise_table  # noqa: E402
-from mmseg_l2g.experiments.provenance import provenance  # noqa: E402
-from mmseg_l2g.experiments.stages import StageRunner  # noqa: E402
-from mmseg_l2g.experiments.statistics import mean_std  # noqa: E402
-from mmseg_l2g.io import atomic_write_json  # noqa: E402
+from mmseg_l2g.experiments.premise import premise_table
+from mmseg_l2g.experiments.provenance import provenance
+from mmseg_l2g.experiments.stages import StageRunner
+from mmseg_l2g.experiments.statistics import mean_std
+from mmseg_l2g.io import atomic_write_json
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:

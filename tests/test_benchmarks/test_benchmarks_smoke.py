@@ -21,11 +21,11 @@ from benchmarks.common import (
     Timing,
     batch_nbytes,
     measure_step_peak_memory,
-    synthetic_batch,
     text_table,
     time_interleaved,
     write_json_atomic,
 )
+from mmseg_l2g.testing import random_l2g_batch
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TINY = ["--backbone", "plaincnn", "--global-size", "48", "--crop-size", "32", "--num-views", "2"]
@@ -180,7 +180,7 @@ def test_cpu_peak_memory_sees_a_known_allocation():
 
 
 def test_batch_nbytes_counts_every_tensor():
-    data = synthetic_batch(3, 40, 24, 4, materialize=True)
+    data = random_l2g_batch(3, 40, 24, 4, num_classes=4, materialize=True)
     # 3 images 40x40x3 uint8, labels 3x4 float32, boxes 12x4 float32, views 12x3x24x24 uint8
     assert batch_nbytes(data) == 3 * 40 * 40 * 3 + 3 * 4 * 4 + 12 * 4 * 4 + 12 * 3 * 24 * 24
     boxes = torch.cat([s.local_boxes for s in data["data_samples"]])

@@ -4,13 +4,13 @@ import time
 from typing import Any, Dict, List, Tuple
 
 import torch
-from l2g_batches import random_l2g_batch
 from mmengine.config import Config
 from mmengine.optim import build_optim_wrapper
 from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 
 import mmseg_l2g  # noqa: F401
+from mmseg_l2g.testing import random_l2g_batch
 
 
 def build_model(cfg: Config) -> torch.nn.Module:
@@ -20,7 +20,7 @@ def build_model(cfg: Config) -> torch.nn.Module:
 
 
 def random_batch(size: int, crop: int, num_views: int, num_classes: int, **kwargs: Any) -> dict:
-    """A packed, collated batch of random images (``l2g_batches.random_l2g_batch``)."""
+    """A packed, collated batch of random images (``mmseg_l2g.testing.random_l2g_batch``)."""
     return random_l2g_batch(
         size=size, crop=crop, num_views=num_views, num_classes=num_classes, **kwargs
     )

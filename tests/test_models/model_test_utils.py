@@ -1,8 +1,7 @@
 """Builders shared by the model tests: a tiny L2G config and fabricated batches."""
 
-from l2g_batches import random_l2g_batch
-
 import mmseg_l2g  # noqa: F401
+from mmseg_l2g.testing import random_l2g_batch
 
 TINY_BACKBONE = dict(
     type="ResNetV1c",
@@ -31,5 +30,5 @@ def tiny_l2g_cfg(num_classes: int = 3, **overrides) -> dict:
 
 
 def fabricated_batch(**kwargs) -> dict:
-    """A packed, collated batch like the dataloader gives (``l2g_batches.random_l2g_batch``)."""
+    """A packed, collated random batch (``mmseg_l2g.testing.random_l2g_batch``)."""
     return random_l2g_batch(**kwargs)
