@@ -69,36 +69,46 @@ def bench_argv(args: argparse.Namespace, name: str, amp: bool) -> List[str]:
     return argv + shlex.split(getattr(args, f"{name}_args"))
 
 
+# Per benchmark, the absolute measurements worth a row: (row, keys into
+# "measurements", format).
+QUANTITIES: Dict[str, Tuple[Tuple[str, Tuple[str, ...], str], ...]] = {
+    "train_step": (
+        ("L2G train_step (ms)", ("times_ms", "l2g_step", "median"), ".1f"),
+        ("global + local fwd+bwd + optimiser step (ms)", ("parts_sum_ms",), ".1f"),
+        ("plain-CAM train_step (ms)", ("times_ms", "cam_step", "median"), ".1f"),
+        ("L2G iterations/s", ("l2g_iters_per_s",), ".2f"),
+        ("L2G images/s", ("l2g_images_per_s",), ".1f"),
+        ("plain-CAM images/s", ("cam_images_per_s",), ".1f"),
+    ),
+    "dataloader": (
+        ("dataloader samples/s", ("loader_samples_per_s",), ".1f"),
+        ("training samples/s", ("training_samples_per_s",), ".1f"),
+    ),
+    "stage2": (
+        ("generation (ms/image)", ("ms_per_image", "generation"), ".1f"),
+        ("network forward (ms/image)", ("ms_per_image", "forward"), ".1f"),
+        (
+            "generation, one image at a time (ms/image)",
+            ("ms_per_image", "generation_single"),
+            ".1f",
+        ),
+        ("generation images/s", ("images_per_s",), ".1f"),
+    ),
+}
+
+
 def quantity_rows(label: str, doc: Dict[str, Any]) -> List[List[str]]:
     """Absolute measurements worth a row in the results table."""
-    m = doc["measurements"]
-    rows: List[Tuple[str, str]] = []
-    if doc["benchmark"] == "train_step":
-        times = m["times_ms"]
-        rows += [
-            ("L2G train_step (ms)", f"{times['l2g_step']['median']:.1f}"),
-            ("global + local fwd+bwd + optimiser step (ms)", f"{m['parts_sum_ms']:.1f}"),
-            ("plain-CAM train_step (ms)", f"{times['cam_step']['median']:.1f}"),
-            ("L2G iterations/s", f"{m['l2g_iters_per_s']:.2f}"),
-            ("L2G images/s", f"{m['l2g_images_per_s']:.1f}"),
-            ("plain-CAM images/s", f"{m['cam_images_per_s']:.1f}"),
-        ]
-        for key, mib in m.get("peak_step_memory_mib", {}).items():
-            rows.append((f"peak step memory {key} (MiB)", f"{mib:.1f}"))
-    elif doc["benchmark"] == "dataloader":
-        rows += [
-            ("dataloader samples/s", f"{m['loader_samples_per_s']:.1f}"),
-            ("training samples/s", f"{m['training_samples_per_s']:.1f}"),
-        ]
-    elif doc["benchmark"] == "stage2":
-        per = m["ms_per_image"]
-        rows += [
-            ("generation (ms/image)", f"{per['generation']:.1f}"),
-            ("network forward (ms/image)", f"{per['forward']:.1f}"),
-            ("generation, one image at a time (ms/image)", f"{per['generation_single']:.1f}"),
-            ("generation images/s", f"{m['images_per_s']:.1f}"),
-        ]
-    return [[label, name, value] for name, value in rows]
+    measurements = doc["measurements"]
+    rows: List[List[str]] = []
+    for name, keys, spec in QUANTITIES.get(doc["benchmark"], ()):
+        value = measurements
+        for key in keys:
+            value = value[key]
+        rows.append([label, name, format(value, spec)])
+    for key, mib in measurements.get("peak_step_memory_mib", {}).items():
+        rows.append([label, f"peak step memory {key} (MiB)", f"{mib:.1f}"])
+    return rows
 
 
 def machine_line(info: Dict[str, Any]) -> str:

@@ -44,3 +44,37 @@ def test_resnet50_backbone_is_the_configs_without_download():
     assert expected.pop("init_cfg")["type"] == "Pretrained"
     assert backbone == expected and channels == 2048
     assert backbone["dilations"] == (1, 1, 2, 4)
+
+
+def test_quantity_rows_read_each_benchmarks_measurements():
+    stage2 = dict(
+        benchmark="stage2",
+        measurements=dict(
+            ms_per_image=dict(generation=57.84, forward=42.71, generation_single=55.66),
+            images_per_s=17.29,
+        ),
+    )
+    assert run_all.quantity_rows("stage2", stage2) == [
+        ["stage2", "generation (ms/image)", "57.8"],
+        ["stage2", "network forward (ms/image)", "42.7"],
+        ["stage2", "generation, one image at a time (ms/image)", "55.7"],
+        ["stage2", "generation images/s", "17.3"],
+    ]
+    times = dict(l2g_step=dict(median=33.04), cam_step=dict(median=12.0))
+    train = dict(
+        benchmark="train_step",
+        measurements=dict(
+            times_ms=times,
+            parts_sum_ms=30.0,
+            l2g_iters_per_s=30.266,
+            l2g_images_per_s=60.5,
+            cam_images_per_s=166.66,
+            peak_step_memory_mib=dict(l2g=12.34),
+        ),
+    )
+    rows = run_all.quantity_rows("ts", train)
+    assert rows[0] == ["ts", "L2G train_step (ms)", "33.0"]
+    assert rows[3] == ["ts", "L2G iterations/s", "30.27"]
+    assert rows[-1] == ["ts", "peak step memory l2g (MiB)", "12.3"]
+    assert len(rows) == 7
+    assert run_all.quantity_rows("x", dict(benchmark="other", measurements={})) == []

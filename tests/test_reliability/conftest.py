@@ -17,6 +17,7 @@ from reliability_helpers import (
     write_tiny_config,
 )
 
+from mmseg_l2g.apis import build_cam_model, load_config
 from mmseg_l2g.datasets.synthetic import make_synthetic
 
 
@@ -55,6 +56,16 @@ def reference_run(tiny_config, tmp_path_factory) -> str:
     assert proc.returncode == 0, tail(proc)
     assert osp.isfile(osp.join(work_dir, f"iter_{MAX_ITERS}.pth"))
     return work_dir
+
+
+@pytest.fixture(scope="session")
+def random_checkpoint(tiny_config, tmp_path_factory) -> str:
+    """Randomly initialised weights of :func:`tiny_config` (no training; read only)."""
+    torch.manual_seed(0)
+    model = build_cam_model(load_config(tiny_config), None)
+    path = str(tmp_path_factory.mktemp("random_checkpoint") / "ckpt.pth")
+    torch.save({"state_dict": model.state_dict(), "meta": {}}, path)
+    return path
 
 
 @pytest.fixture(scope="session")

@@ -21,20 +21,27 @@ def _checkpoints(work_dir):
     return sorted(name for name in names if name.endswith(".pth"))
 
 
-def test_nan_learning_rate_stops_before_the_first_update(tiny_config, tmp_path):
+def _train_poisoned_at_the_first_step(tiny_config: str, tmp_path, option: str, message: str):
+    """Trains with one NaN option, checkpoints every iteration: fails naming it, saves nothing."""
     work_dir = str(tmp_path / "work")
     proc = train(
-        tiny_config,
-        work_dir,
-        "--cfg-options",
-        "optim_wrapper.optimizer.lr=nan",
-        "default_hooks.checkpoint.interval=1",
+        tiny_config, work_dir, "--cfg-options", option, "default_hooks.checkpoint.interval=1"
     )
     assert proc.returncode == 1, tail(proc)
-    assert "learning rate not finite at iteration 1 (lr = nan)" in proc.stderr, tail(proc)
-    assert "resum" not in proc.stderr.split("FloatingPointError")[-1]
+    assert message in proc.stderr, tail(proc)
     assert _checkpoints(work_dir) == []
     assert not osp.exists(osp.join(work_dir, "last_checkpoint"))
+    return proc
+
+
+def test_nan_learning_rate_stops_before_the_first_update(tiny_config, tmp_path):
+    proc = _train_poisoned_at_the_first_step(
+        tiny_config,
+        tmp_path,
+        "optim_wrapper.optimizer.lr=nan",
+        "learning rate not finite at iteration 1 (lr = nan)",
+    )
+    assert "resum" not in proc.stderr.split("FloatingPointError")[-1]
 
 
 def test_learning_rate_turning_nan_before_a_save_keeps_the_last_finite_checkpoint(
@@ -62,18 +69,13 @@ def test_learning_rate_turning_nan_before_a_save_keeps_the_last_finite_checkpoin
 def test_weights_poisoned_with_a_finite_loss_are_never_saved(tiny_config, tmp_path):
     # A NaN weight decay: the learning rate is finite, the first step's loss too,
     # and the update makes every decayed weight NaN.
-    work_dir = str(tmp_path / "work")
-    proc = train(
+    proc = _train_poisoned_at_the_first_step(
         tiny_config,
-        work_dir,
-        "--cfg-options",
+        tmp_path,
         "optim_wrapper.optimizer.weight_decay=nan",
-        "default_hooks.checkpoint.interval=1",
+        "weights not finite after iteration 1",
     )
-    assert proc.returncode == 1, tail(proc)
-    assert "weights not finite after iteration 1" in proc.stderr, tail(proc)
     assert "holds nan" in proc.stderr
-    assert _checkpoints(work_dir) == []
     assert f"[1/{MAX_ITERS}]" not in proc.stdout + proc.stderr  # not even logged as done
 
 

@@ -16,18 +16,7 @@ import torch
 from PIL import Image
 from reliability_helpers import gen_pseudo_args
 
-from mmseg_l2g.apis import build_cam_model, load_config
 from mmseg_l2g.io import save_cams_npz
-
-
-@pytest.fixture(scope="module")
-def checkpoint(tiny_config, tmp_path_factory) -> str:
-    """Randomly initialised weights of the tiny config (no training needed here)."""
-    torch.manual_seed(0)
-    model = build_cam_model(load_config(tiny_config), None)
-    path = str(tmp_path_factory.mktemp("round2") / "ckpt.pth")
-    torch.save({"state_dict": model.state_dict(), "meta": {}}, path)
-    return path
 
 
 def run(tool, capsys, *argv) -> tuple:
@@ -38,10 +27,10 @@ def run(tool, capsys, *argv) -> tuple:
 
 
 def test_resume_refuses_a_retrained_checkpoint_of_the_same_size(
-    tiny_config, checkpoint, gen_pseudo_tool, tmp_path, capsys
+    tiny_config, random_checkpoint, gen_pseudo_tool, tmp_path, capsys
 ):
     ckpt = str(tmp_path / "ckpt.pth")
-    shutil.copy(checkpoint, ckpt)
+    shutil.copy(random_checkpoint, ckpt)
     out = str(tmp_path / "out")
     assert run(gen_pseudo_tool, capsys, *gen_pseudo_args(tiny_config, ckpt, out))[0] == 0
     state = torch.load(ckpt)["state_dict"]
@@ -54,23 +43,25 @@ def test_resume_refuses_a_retrained_checkpoint_of_the_same_size(
 
 
 def test_resume_refuses_another_data_root(
-    tiny_config, tiny_data, checkpoint, gen_pseudo_tool, tmp_path, capsys
+    tiny_config, tiny_data, random_checkpoint, gen_pseudo_tool, tmp_path, capsys
 ):
     out = str(tmp_path / "out")
-    assert run(gen_pseudo_tool, capsys, *gen_pseudo_args(tiny_config, checkpoint, out))[0] == 0
+    assert (
+        run(gen_pseudo_tool, capsys, *gen_pseudo_args(tiny_config, random_checkpoint, out))[0] == 0
+    )
     other = str(tmp_path / "other_data")
     shutil.copytree(tiny_data, other)
-    moved = gen_pseudo_args(tiny_config, checkpoint, out)
+    moved = gen_pseudo_args(tiny_config, random_checkpoint, out)
     moved += ["--cfg-options", f"train_dataloader.dataset.data_root={other}"]
     code, err = run(gen_pseudo_tool, capsys, *moved)
     assert code == 2 and "other settings (dataset" in err and other in err
 
 
 def test_all_nan_checkpoint_is_refused_naming_the_file(
-    tiny_config, checkpoint, gen_pseudo_tool, tmp_path, capsys
+    tiny_config, random_checkpoint, gen_pseudo_tool, tmp_path, capsys
 ):
     state = {k: torch.full_like(v, float("nan")) if v.is_floating_point() else v
-             for k, v in torch.load(checkpoint)["state_dict"].items()}  # fmt: skip
+             for k, v in torch.load(random_checkpoint)["state_dict"].items()}  # fmt: skip
     nan_ckpt = str(tmp_path / "nan.pth")
     torch.save({"state_dict": state}, nan_ckpt)
     out = str(tmp_path / "out")
@@ -81,10 +72,12 @@ def test_all_nan_checkpoint_is_refused_naming_the_file(
 
 @pytest.mark.parametrize("value", [np.nan, np.inf, 1.5, -0.2])
 def test_from_cams_refuses_non_finite_or_out_of_range_files(
-    tiny_config, checkpoint, gen_pseudo_tool, tmp_path, capsys, value
+    tiny_config, random_checkpoint, gen_pseudo_tool, tmp_path, capsys, value
 ):
     out = str(tmp_path / "out")
-    assert run(gen_pseudo_tool, capsys, *gen_pseudo_args(tiny_config, checkpoint, out))[0] == 0
+    assert (
+        run(gen_pseudo_tool, capsys, *gen_pseudo_args(tiny_config, random_checkpoint, out))[0] == 0
+    )
     bad = osp.join(out, "cams", "train_000003.npz")
     with np.load(bad) as data:
         cams, labels = data["cams"].astype(np.float32), data["labels"]
@@ -109,34 +102,34 @@ def test_from_cams_refuses_non_finite_or_out_of_range_files(
     ],
 )
 def test_unbounded_or_non_finite_flags_are_refused_up_front(
-    tiny_config, checkpoint, gen_pseudo_tool, tmp_path, capsys, extra, message
+    tiny_config, random_checkpoint, gen_pseudo_tool, tmp_path, capsys, extra, message
 ):
     out = str(tmp_path / "out")
     with pytest.raises(SystemExit) as exit_info:
-        gen_pseudo_tool.main([tiny_config, checkpoint, "--out-dir", out, *extra])
+        gen_pseudo_tool.main([tiny_config, random_checkpoint, "--out-dir", out, *extra])
     assert exit_info.value.code == 2 and message in capsys.readouterr().err
     assert not osp.exists(out)
 
 
 def test_exploding_sweep_is_refused_before_anything_is_made(
-    tiny_config, checkpoint, gen_pseudo_tool, tmp_path, capsys
+    tiny_config, random_checkpoint, gen_pseudo_tool, tmp_path, capsys
 ):
     out = str(tmp_path / "out")
-    code, err = run(gen_pseudo_tool, capsys, tiny_config, checkpoint, "--out-dir", out,
+    code, err = run(gen_pseudo_tool, capsys, tiny_config, random_checkpoint, "--out-dir", out,
                     "--sweep", "0:1:1e-9")  # fmt: skip
     assert code == 2 and "more than 1001; use a larger step" in err
     assert not osp.exists(out)
 
 
 def test_an_image_too_large_is_recorded_as_failed_and_the_run_completes(
-    tiny_config, tiny_data, checkpoint, gen_pseudo_tool, tmp_path, capsys
+    tiny_config, tiny_data, random_checkpoint, gen_pseudo_tool, tmp_path, capsys
 ):
     data = str(tmp_path / "data")
     shutil.copytree(tiny_data, data)
     huge = osp.join(data, "JPEGImages", "train_000002.jpg")
     Image.new("RGB", (6000, 6000), (90, 120, 30)).save(huge, quality=50)
     out = str(tmp_path / "out")
-    args = gen_pseudo_args(tiny_config, checkpoint, out)
+    args = gen_pseudo_args(tiny_config, random_checkpoint, out)
     args += ["--cfg-options", f"train_dataloader.dataset.data_root={data}"]
     code, _ = run(gen_pseudo_tool, capsys, *args)
     assert code == 1
@@ -148,10 +141,10 @@ def test_an_image_too_large_is_recorded_as_failed_and_the_run_completes(
 
 
 def test_rerun_counts_log_file_folders_and_users_temp_files(
-    tiny_config, checkpoint, gen_pseudo_tool, tmp_path, capsys
+    tiny_config, random_checkpoint, gen_pseudo_tool, tmp_path, capsys
 ):
     out = str(tmp_path / "out")
-    args = [tiny_config, checkpoint, "--out-dir", out, "--scales", "1.0", "--num-vis", "0"]
+    args = [tiny_config, random_checkpoint, "--out-dir", out, "--scales", "1.0", "--num-vis", "0"]
     assert run(gen_pseudo_tool, capsys, *args)[0] == 0
     assert sorted(os.listdir(out)) == [
         "gen_pseudo.log",
@@ -175,7 +168,7 @@ def test_rerun_counts_log_file_folders_and_users_temp_files(
 
 
 def test_a_config_that_is_not_l2g_gets_a_one_line_error(
-    tiny_config, checkpoint, gen_pseudo_tool, tmp_path, capsys
+    tiny_config, random_checkpoint, gen_pseudo_tool, tmp_path, capsys
 ):
     config = tmp_path / "pspnet_like.py"
     config.write_text(
@@ -185,7 +178,7 @@ def test_a_config_that_is_not_l2g_gets_a_one_line_error(
         "    decode_head=dict(type='FCNHead', in_channels=16, channels=8, num_convs=1,\n"
         "        num_classes=5, in_index=-1))\n"
     )
-    code, err = run(gen_pseudo_tool, capsys, str(config), checkpoint, "--out-dir",
+    code, err = run(gen_pseudo_tool, capsys, str(config), random_checkpoint, "--out-dir",
                     str(tmp_path / "out"))  # fmt: skip
     assert code == 2
     assert err.strip().count("\n") == 0 and "is a EncoderDecoder, not an L2GClassifier" in err

@@ -30,7 +30,7 @@ from reliability_helpers import (
     write_tiny_config,
 )
 
-from mmseg_l2g.apis import build_cam_model, load_config
+from mmseg_l2g.apis import load_config
 from mmseg_l2g.experiments.stages import StageRunner, last_error_line
 from mmseg_l2g.utils.cli import run_main
 
@@ -40,16 +40,6 @@ L2G_CONFIG = osp.join(REPO, "configs", "l2g", "l2g_plaincnn_1xb8-600it_synthetic
 @pytest.fixture(autouse=True)
 def _mmseg_scope():
     DefaultScope.get_instance("test_round3_inputs", scope_name="mmseg")
-
-
-@pytest.fixture(scope="module")
-def checkpoint(tiny_config, tmp_path_factory) -> str:
-    """Randomly initialised weights of the tiny config."""
-    torch.manual_seed(0)
-    model = build_cam_model(load_config(tiny_config), None)
-    path = str(tmp_path_factory.mktemp("round3") / "ckpt.pth")
-    torch.save({"state_dict": model.state_dict(), "meta": {}}, path)
-    return path
 
 
 @pytest.fixture
@@ -72,12 +62,12 @@ def gen(tool, capsys, *argv) -> tuple:
 @pytest.mark.parametrize("overwrite", [[], ["--overwrite"]], ids=["resume", "overwrite"])
 @pytest.mark.parametrize("where", ["root", "ground_truth"])
 def test_gen_pseudo_refuses_an_out_dir_over_the_dataset(
-    tiny_config, checkpoint, gen_pseudo_tool, data_copy, capsys, overwrite, where
+    tiny_config, random_checkpoint, gen_pseudo_tool, data_copy, capsys, overwrite, where
 ):
     before = snapshot(data_copy)
     out = data_copy if where == "root" else osp.join(data_copy, "SegmentationClass")
     config_data = ["--cfg-options", f"train_dataloader.dataset.data_root={data_copy}"]
-    args = gen_pseudo_args(tiny_config, checkpoint, out, *overwrite, *config_data)
+    args = gen_pseudo_args(tiny_config, random_checkpoint, out, *overwrite, *config_data)
     code, err = gen(gen_pseudo_tool, capsys, *args)
     assert code == 2
     relation = "holds the images" if where == "root" else "lies in the ground truth"
@@ -86,12 +76,12 @@ def test_gen_pseudo_refuses_an_out_dir_over_the_dataset(
 
 
 def test_gen_pseudo_refuses_an_out_dir_holding_its_checkpoint(
-    tiny_config, checkpoint, gen_pseudo_tool, tmp_path, capsys
+    tiny_config, random_checkpoint, gen_pseudo_tool, tmp_path, capsys
 ):
     folder = tmp_path / "run"
     folder.mkdir()
     ckpt = str(folder / "iter_8.pth")
-    shutil.copy(checkpoint, ckpt)
+    shutil.copy(random_checkpoint, ckpt)
     code, err = gen(gen_pseudo_tool, capsys, *gen_pseudo_args(tiny_config, ckpt, str(folder)))
     assert code == 2 and f"holds the checkpoint the run reads ({ckpt})" in err, err
     assert sorted(os.listdir(folder)) == ["iter_8.pth"]
@@ -99,14 +89,14 @@ def test_gen_pseudo_refuses_an_out_dir_holding_its_checkpoint(
 
 @pytest.mark.parametrize("overwrite", [[], ["--overwrite"]], ids=["resume", "overwrite"])
 def test_gen_pseudo_refuses_a_foreign_folder(
-    tiny_config, checkpoint, gen_pseudo_tool, tmp_path, capsys, overwrite
+    tiny_config, random_checkpoint, gen_pseudo_tool, tmp_path, capsys, overwrite
 ):
     out = tmp_path / "mine"
     (out / "masks").mkdir(parents=True)
     (out / "masks" / "train_000000.png").write_bytes(b"my own mask")
     (out / "notes.txt").write_text("keep")
     before = snapshot(str(out))
-    args = gen_pseudo_args(tiny_config, checkpoint, str(out), *overwrite)
+    args = gen_pseudo_args(tiny_config, random_checkpoint, str(out), *overwrite)
     code, err = gen(gen_pseudo_tool, capsys, *args)
     assert code == 2 and f"{out} is not a stage-2 output folder (no settings.json" in err, err
     assert snapshot(str(out)) == before
@@ -116,12 +106,14 @@ def test_gen_pseudo_refuses_a_foreign_folder(
     "content, what", [("not json {", "not JSON"), ("[1, 2]", "a list without cam")]
 )
 def test_gen_pseudo_refuses_a_foreign_settings_file(
-    tiny_config, checkpoint, gen_pseudo_tool, tmp_path, capsys, content, what
+    tiny_config, random_checkpoint, gen_pseudo_tool, tmp_path, capsys, content, what
 ):
     out = tmp_path / "out"
     out.mkdir()
     (out / "settings.json").write_text(content)
-    code, err = gen(gen_pseudo_tool, capsys, *gen_pseudo_args(tiny_config, checkpoint, str(out)))
+    code, err = gen(
+        gen_pseudo_tool, capsys, *gen_pseudo_args(tiny_config, random_checkpoint, str(out))
+    )
     assert code == 2, err
     assert f"{out / 'settings.json'} is not stage 2's settings file ({what}" in err, err
     assert (out / "settings.json").read_text() == content
@@ -133,11 +125,11 @@ def test_gen_pseudo_refuses_a_foreign_settings_file(
      ("--num-workers", "-2", ">= 0"), ("--num-vis", "-1", ">= 0")],
 )  # fmt: skip
 def test_gen_pseudo_refuses_negative_counts_at_parse_time(
-    tiny_config, checkpoint, gen_pseudo_tool, tmp_path, capsys, flag, value, allowed
+    tiny_config, random_checkpoint, gen_pseudo_tool, tmp_path, capsys, flag, value, allowed
 ):
     out = tmp_path / "out"
     with pytest.raises(SystemExit) as exit_info:
-        gen_pseudo_tool.main([tiny_config, checkpoint, "--out-dir", str(out), flag, value])
+        gen_pseudo_tool.main([tiny_config, random_checkpoint, "--out-dir", str(out), flag, value])
     err = capsys.readouterr().err
     assert exit_info.value.code == 2
     assert f"argument {flag}: must be an integer {allowed}, got {value}" in err, err
@@ -277,7 +269,7 @@ def test_a_failed_stage_reports_its_own_error(tmp_path):
     assert last_error_line(traceback_text + ["", "  "]) == "KeyError: 'rows'"
 
 
-def test_train_and_test_tools_end_user_errors_in_one_line(tiny_config, checkpoint, tmp_path):
+def test_train_and_test_tools_end_user_errors_in_one_line(tiny_config, random_checkpoint, tmp_path):
     options = ["--cfg-options", "train_dataloader.dataset.pipeline.3.num_views=0"]
     proc = train(tiny_config, str(tmp_path / "work"), *options)
     assert proc.returncode == 1 and "Traceback" not in proc.stderr, tail(proc)
@@ -285,7 +277,7 @@ def test_train_and_test_tools_end_user_errors_in_one_line(tiny_config, checkpoin
     assert "num_views must be >= 1, got 0" in proc.stderr, tail(proc)
     blocker = tmp_path / "a_file"
     blocker.write_text("")
-    proc = run_tool([TEST_TOOL, tiny_config, checkpoint, "--show-dir", str(blocker / "vis")])
+    proc = run_tool([TEST_TOOL, tiny_config, random_checkpoint, "--show-dir", str(blocker / "vis")])
     assert proc.returncode == 1 and "Traceback" not in proc.stderr, tail(proc)
     assert proc.stderr.strip().splitlines()[-1] == (
         f"test.py: error: --show-dir {blocker / 'vis'} lies under the file {blocker}, not a folder"
