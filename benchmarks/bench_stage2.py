@@ -123,7 +123,7 @@ def forward_inputs(
 ) -> List[torch.Tensor]:
     """The forward passes' inputs of the model's CAM readout, for batches of ``batch_size``
     images: every scale (with its flips), split as the readout splits it."""
-    from mmseg_l2g.models.classifiers.cam_readout import scaled_inputs
+    from mmseg_l2g.models.classifiers.cam_readout import forward_passes, scaled_inputs
 
     cfg = model.test_cfg
     device = next(model.parameters()).device
@@ -132,8 +132,9 @@ def forward_inputs(
         batch = torch.from_numpy(np.stack(imgs[start : start + batch_size])).permute(0, 3, 1, 2)
         normed = model.data_preprocessor(dict(inputs=batch.to(device)), False)["inputs"]
         for scale in cfg.scales:
-            scaled = scaled_inputs(normed, scale, cfg.flip)
-            inputs.extend(scaled.split(cfg.images_per_pass(*scaled.shape[-2:], device)))
+            scaled = scaled_inputs(normed, scale)
+            per_pass = cfg.images_per_pass(*scaled.shape[-2:], device)
+            inputs.extend(forward_passes(scaled, cfg.flip, per_pass))
     return inputs
 
 
@@ -172,7 +173,7 @@ def release_loop(
             with torch.no_grad():
                 for scale in cfg.scales:
                     for flip in (False, True) if cfg.flip else (False,):
-                        x = scaled_inputs(normed, scale, False)
+                        x = scaled_inputs(normed, scale)
                         x = x.flip(-1) if flip else x
                         maps = model.extract_cam_logits(x)[:, classes.to(device)].float()
                         maps = maps.flip(-1) if flip else maps

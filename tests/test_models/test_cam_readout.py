@@ -184,6 +184,47 @@ def test_forward_passes_are_sized_by_pixels_not_images():
             torch.testing.assert_close(got, want, rtol=0, atol=1e-6)
 
 
+def test_only_each_images_own_maps_are_upsampled(monkeypatch):
+    # Three images with 2, 1 and 3 of 5 classes: 6 maps upsampled per scale (not 3 images x
+    # the batch's union of 5), and each image's maps equal its maps read alone, to the bit.
+    from mmseg_l2g.models.classifiers import cam_readout
+
+    conv = nn.Conv2d(3, 6, 3, padding=1, stride=4)
+    x = torch.rand(3, 3, 37, 45, generator=torch.Generator().manual_seed(0))
+    classes = [torch.tensor([0, 2]), torch.tensor([4]), torch.tensor([1, 2, 3])]
+    upsampled, interpolate = [], F.interpolate
+
+    def recording(maps, *args, **kwargs):
+        upsampled.append(tuple(maps.shape))
+        return interpolate(maps, *args, **kwargs)
+
+    monkeypatch.setattr(cam_readout.F, "interpolate", recording)
+    for score, extra in (("logits", 0), ("softmax", 3)):  # softmax: + each image's background
+        cfg = CAMReadoutConfig(scales=(0.5, 1.0, 1.5), flip=True, score=score)
+        upsampled.clear()
+        with torch.no_grad():
+            batch = read_cams(conv, x, classes, cfg)
+            alone = [read_cams(conv, x[i : i + 1], [c], cfg)[0] for i, c in enumerate(classes)]
+        maps = [shape[:2] for shape in upsampled if shape[1] != 3]  # not the image resizes
+        assert maps[:3] == [(6 + extra, 1)] * 3  # the batch's 3 scales
+        for got, want, label in zip(batch, alone, classes):
+            assert got.shape == (len(label), 37, 45) and torch.equal(got, want)
+
+
+def test_forward_passes_run_the_images_then_their_flips_in_order():
+    from mmseg_l2g.models.classifiers.cam_readout import forward_passes
+
+    scaled = torch.arange(3.0).view(3, 1, 1, 1) + torch.tensor([0.0, 10.0]).view(1, 1, 1, 2)
+    # 3 images (pixel values i, i + 10) then their flips (i + 10, i), 2 per pass.
+    passes = forward_passes(scaled, True, 2)
+    assert [p.shape[0] for p in passes] == [2, 2, 2]
+    sequence = torch.cat(passes)[:, 0, 0].tolist()
+    assert sequence == [[0, 10], [1, 11], [2, 12], [10, 0], [11, 1], [12, 2]]
+    assert passes[0].data_ptr() == scaled.data_ptr()  # a pass inside one half is a view
+    assert [p.shape[0] for p in forward_passes(scaled, False, 2)] == [2, 1]
+    assert len(forward_passes(scaled, True, 100)) == 1
+
+
 def test_forward_pixels_default_by_device():
     cfg = CAMReadoutConfig()
     assert cfg.images_per_pass(128, 128, torch.device("cpu")) == 2**17 // 128**2 == 8

@@ -4,8 +4,8 @@
 and (at one scale, unflipped: :meth:`CAMReadoutConfig.one_pass`) ``predict``
 all call it with the model's ``test_cfg``.
 
-For each scale the normalised batch is resized, stacked with its horizontal
-flip and run through the network in forward passes of at most
+For each scale the normalised batch is resized and run, followed by its
+horizontal flips, through the network in forward passes of at most
 ``forward_pixels`` input pixels each (batching by work, not by image count:
 on a CPU larger passes fall out of the caches and run slower per image); the raw logits of every
 pass are upsampled (bicubic by default) to the output size, the flipped ones
@@ -16,8 +16,9 @@ instead the softmax of the averaged logits over the image's classes and the
 background channel, the quantity L2G's transfer losses train.
 
 Speed: a map and its flipped-back twin are summed before one upsampling
-(upsampling commutes with a mirror flip), classes are selected before the
-float conversion, and nothing waits for the device.
+(upsampling commutes with a mirror flip), only each image's own class maps
+are upsampled (not the batch's union for every image), classes are selected
+before the float conversion, and nothing waits for the device.
 """
 
 from __future__ import annotations
@@ -165,17 +166,37 @@ def normalise_cams(maps: torch.Tensor) -> torch.Tensor:
     return cams / (cams.amax(dim=(-2, -1), keepdim=True) + NORM_EPS)
 
 
-def scaled_inputs(inputs: torch.Tensor, scale: float, flip: bool) -> torch.Tensor:
-    """The network input of one readout scale: ``inputs`` resized (bilinear, antialiased
-    when shrinking), followed by its horizontal flips when ``flip`` (2B images)."""
+def scaled_inputs(inputs: torch.Tensor, scale: float) -> torch.Tensor:
+    """The images of one readout scale: ``inputs`` resized (bilinear, antialiased when
+    shrinking); the same tensor at scale 1."""
     height, width = inputs.shape[-2:]
     size = scaled_size(height, width, scale)
-    scaled = inputs
-    if size != (height, width):
-        scaled = F.interpolate(
-            inputs, size=size, mode="bilinear", align_corners=False, antialias=scale < 1
-        )
-    return torch.cat([scaled, scaled.flip(-1)], dim=0) if flip else scaled
+    if size == (height, width):
+        return inputs
+    return F.interpolate(
+        inputs, size=size, mode="bilinear", align_corners=False, antialias=scale < 1
+    )
+
+
+def forward_passes(scaled: torch.Tensor, flip: bool, images_per_pass: int) -> List[torch.Tensor]:
+    """The network inputs of one scale in passes of at most ``images_per_pass`` images.
+
+    The sequence is the B images, then (``flip``) their horizontal flips: 2B
+    inputs. Each pass holds consecutive inputs of it; only a pass that spans
+    both halves is concatenated, so the whole sequence is never copied.
+    """
+    batch = scaled.shape[0]
+    count = 2 * batch if flip else batch
+    passes = []
+    for start in range(0, count, images_per_pass):
+        stop = min(start + images_per_pass, count)
+        pieces = []
+        if start < batch:
+            pieces.append(scaled[start : min(stop, batch)])
+        if stop > batch:
+            pieces.append(scaled[max(start, batch) - batch : stop - batch].flip(-1))
+        passes.append(pieces[0] if len(pieces) == 1 else torch.cat(pieces))
+    return passes
 
 
 def read_cams(
@@ -213,19 +234,29 @@ def read_cams(
     softmax = cfg.score == "softmax"
     channels = union + [-1] if softmax else union  # -1: the background channel, last
     union_index = torch.tensor(channels).to(device, non_blocking=True)
-    total = torch.zeros((batch, len(channels), *out_size), device=device)
+    # The (image, channel) maps each image needs, as rows of the flattened
+    # (B x channels) maps: only those are upsampled, not the batch's union for every image.
+    position = {c: i for i, c in enumerate(channels)}
+    rows = [
+        [index * len(channels) + position[int(c)] for c in label.tolist()]
+        + ([index * len(channels) + len(union)] if softmax else [])
+        for index, label in enumerate(classes)
+    ]
+    row_index = torch.tensor([r for image_rows in rows for r in image_rows], dtype=torch.long)
+    row_index = row_index.to(device, non_blocking=True)
+    total = torch.zeros((len(row_index), *out_size), device=device)
+    count = batch * (2 if cfg.flip else 1)
     for scale in cfg.scales:
-        scaled = scaled_inputs(inputs, scale, cfg.flip)
+        scaled = scaled_inputs(inputs, scale)
         per_pass = cfg.images_per_pass(*scaled.shape[-2:], device)
+        passes = forward_passes(scaled, cfg.flip, per_pass)
         with _autocast(device, cfg.fp16):
-            parts = scaled.split(per_pass)
-            logits = (
-                torch.cat([cam_logits(x) for x in parts]) if len(parts) > 1 else cam_logits(scaled)
-            )
-        if logits.ndim != 4 or logits.shape[0] != scaled.shape[0]:
+            logits = [cam_logits(x) for x in passes]
+            logits = torch.cat(logits) if len(logits) > 1 else logits[0]
+        if logits.ndim != 4 or logits.shape[0] != count:
             raise ValueError(
                 f"the network returned CAM logits of shape {tuple(logits.shape)} for an input "
-                f"of shape {tuple(scaled.shape)}; expected (B, C+1, h, w)"
+                f"of shape {(count, *scaled.shape[1:])}; expected (B, C+1, h, w)"
             )
         if union[-1] >= logits.shape[1] - 1:
             raise ValueError(
@@ -236,18 +267,11 @@ def read_cams(
         maps = logits.index_select(1, union_index % logits.shape[1]).float()
         if cfg.flip:
             maps = maps[:batch] + maps[batch:].flip(-1)
-        total += F.interpolate(maps, size=out_size, mode=cfg.interp, align_corners=False)
+        maps = maps.flatten(0, 1).index_select(0, row_index)[:, None]
+        total += F.interpolate(maps, size=out_size, mode=cfg.interp, align_corners=False)[:, 0]
     mean = total / cfg.num_maps
-    # Each map divided by its own maximum: the same values whatever the union.
-    cams = mean if softmax else normalise_cams(mean)
-    position = {c: i for i, c in enumerate(union)}
-    results = []
-    for index, label in enumerate(classes):
-        keep = [position[int(c)] for c in label.tolist()]
-        if softmax:  # over this image's classes and the background, which is then dropped
-            keep_bg = torch.tensor(keep + [len(union)], dtype=torch.long).to(device)
-            results.append(cams[index].index_select(0, keep_bg).softmax(dim=0)[:-1])
-            continue
-        keep_index = torch.tensor(keep, dtype=torch.long).to(device, non_blocking=True)
-        results.append(cams[index].index_select(0, keep_index))
-    return results
+    per_image = mean.split([len(image_rows) for image_rows in rows])
+    if softmax:  # over the image's classes and the background, which is then dropped
+        return [maps.softmax(dim=0)[:-1] for maps in per_image]
+    # Each map divided by its own maximum: the same values whatever the batch.
+    return list(normalise_cams(mean).split([len(image_rows) for image_rows in rows]))
