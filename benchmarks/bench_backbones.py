@@ -41,7 +41,6 @@ from benchmarks import common
 from mmseg_l2g.testing import random_l2g_batch
 
 NAME = "backbones"
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DEFAULT_CONFIGS = (
     "configs/l2g/cam_plaincnn_1xb8-600it_synthetic-128.py",
     "configs/l2g/l2g_plaincnn_1xb8-600it_synthetic-128.py",
@@ -58,13 +57,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--configs", nargs="+", default=list(DEFAULT_CONFIGS))
     parser.add_argument("--size", type=int, default=128, help="image side of every model")
-    parser.add_argument("--batch-size", type=int, default=2)
-    parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:K")
-    parser.add_argument("--threads", type=int, default=None, help="torch.set_num_threads")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--warmup", type=int, default=1, help="untimed runs of each callable")
-    parser.add_argument("--repeats", type=int, default=3, help="timed runs of each callable")
-    parser.add_argument("--out", default=None, help="JSON output path")
+    common.add_device_args(parser)
+    common.add_timing_args(parser, batch_size=2, warmup=1, repeats=3)
     args = parser.parse_args(argv)
     if min(args.size, args.batch_size, args.repeats) < 1 or args.warmup < 0:
         parser.error("--size, --batch-size and --repeats must be >= 1, --warmup >= 0")

@@ -80,6 +80,11 @@ def add_shared_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--global-size", type=int, default=128, help="global view side")
     parser.add_argument("--crop-size", type=int, default=90, help="local view side")
     parser.add_argument("--num-views", type=int, default=6, help="local views N per image")
+    add_device_args(parser)
+
+
+def add_device_args(parser: argparse.ArgumentParser) -> None:
+    """``--device``, ``--threads`` and ``--seed`` (applied by :func:`setup_device`)."""
     parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:K")
     parser.add_argument("--threads", type=int, default=None, help="torch.set_num_threads")
     parser.add_argument("--seed", type=int, default=0)
@@ -94,10 +99,17 @@ def shared_argv(args: argparse.Namespace) -> List[str]:
 def add_common_args(parser: argparse.ArgumentParser, batch_size: int = 8) -> None:
     """Options every benchmark shares (the shared ones, batch, AMP, repeats, output)."""
     add_shared_args(parser)
-    parser.add_argument("--batch-size", type=int, default=batch_size)
+    add_timing_args(parser, batch_size)
     parser.add_argument("--amp", action="store_true", help="float16 autocast (CUDA only)")
-    parser.add_argument("--warmup", type=int, default=2, help="untimed runs of each callable")
-    parser.add_argument("--repeats", type=int, default=5, help="timed runs of each callable")
+
+
+def add_timing_args(
+    parser: argparse.ArgumentParser, batch_size: int, warmup: int = 2, repeats: int = 5
+) -> None:
+    """``--batch-size``, ``--warmup``, ``--repeats`` and ``--out`` of a timed benchmark."""
+    parser.add_argument("--batch-size", type=int, default=batch_size)
+    parser.add_argument("--warmup", type=int, default=warmup, help="untimed runs of each callable")
+    parser.add_argument("--repeats", type=int, default=repeats, help="timed runs of each callable")
     parser.add_argument("--out", default=None, help="JSON output path")
 
 
