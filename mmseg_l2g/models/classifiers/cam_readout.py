@@ -270,8 +270,8 @@ def read_cams(
         maps = maps.flatten(0, 1).index_select(0, row_index)[:, None]
         total += F.interpolate(maps, size=out_size, mode=cfg.interp, align_corners=False)[:, 0]
     mean = total / cfg.num_maps
-    per_image = mean.split([len(image_rows) for image_rows in rows])
+    sizes = [len(image_rows) for image_rows in rows]
     if softmax:  # over the image's classes and the background, which is then dropped
-        return [maps.softmax(dim=0)[:-1] for maps in per_image]
+        return [maps.softmax(dim=0)[:-1] for maps in mean.split(sizes)]
     # Each map divided by its own maximum: the same values whatever the batch.
-    return list(normalise_cams(mean).split([len(image_rows) for image_rows in rows]))
+    return list(normalise_cams(mean).split(sizes))
